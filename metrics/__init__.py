@@ -1,0 +1,40 @@
+"""Standalone disentanglement and representation metrics on plain arrays.
+
+``sources`` are ground-truth factors of shape (n_samples, n_factors) holding integer classes;
+``latents`` are representations of shape (n_samples, n_latents). Arrays may be numpy arrays or
+torch tensors (converted without importing torch). Every function validates its input through
+``metrics._validation`` and returns a frozen dataclass (see ``metrics._results``).
+
+Importing this package compiles nothing: numba kernels compile on first use and are cached on
+disk (``cache=True``), so the cost is paid once per machine.
+"""
+
+__benchmark_suite__ = True  # marker checked by `python -m benchmark` against name clashes
+
+from metrics._results import (  # noqa: E402
+    METRIC_VERSIONS,
+    BetaVAEResult,
+    DCIResult,
+    FactorVAEResult,
+    InfoMECResult,
+    MetricResult,
+    MIGResult,
+    ModularityExplicitnessResult,
+    PSNRResult,
+    SAPResult,
+    SparsityResult,
+)
+
+__all__ = [
+    "METRIC_VERSIONS",
+    "MetricResult",
+    "InfoMECResult",
+    "MIGResult",
+    "DCIResult",
+    "SAPResult",
+    "ModularityExplicitnessResult",
+    "FactorVAEResult",
+    "BetaVAEResult",
+    "SparsityResult",
+    "PSNRResult",
+]
