@@ -100,7 +100,7 @@ class Encoder(nn.Module):
     in_channels : int
         Image channels (3 for Shapes3D/MPI3D, 1 for dSprites).
     image_size : int
-        Image side in pixels; must be divisible by the product of the strides (16 for both presets).
+        Image side in pixels; a multiple of the product of the strides (16 for both presets), at least twice it.
     out_features : int
         Size of the ``pre_z`` head (L for AE/QLAE/BioAE, 2L for VAEs: mean and pre-softplus scale).
     net : NetConfig
@@ -112,6 +112,11 @@ class Encoder(nn.Module):
         if image_size % net.downsampling:
             raise ValueError(
                 f"image_size must be divisible by {net.downsampling} (the encoder's total stride); got {image_size}."
+            )
+        if image_size // net.downsampling < 2:
+            raise ValueError(
+                f"image_size must be at least {2 * net.downsampling} for this architecture (the last feature map "
+                f"must be at least 2x2: a per-channel GroupNorm maps a 1x1 map to zeros); got {image_size}."
             )
         self.in_channels = in_channels
         self.image_size = image_size

@@ -1,6 +1,6 @@
 """A tiny FactorDataset-like dataset for the model and training tests: a bright bar on a dark background.
 
-Factors: horizontal position (4 values), bar width (3 values), brightness (2 values). Images (1, 16, 16) by
+Factors: horizontal position (4 values), bar width (3 values), brightness (2 values). Images (1, 32, 32) by
 default, or (3, S, S) when ``channels=3``. Meets the interface the training loop uses: ``factor_sizes``,
 ``factor_names``, ``__len__``, ``index_to_factors``, ``sample_factors(n, rng)``, ``images_for_factors(classes, dtype)``.
 """
@@ -15,7 +15,7 @@ class BarDataset:
     factor_sizes = (4, 3, 2)
     name = "bars-test"
 
-    def __init__(self, size: int = 16, channels: int = 1) -> None:
+    def __init__(self, size: int = 32, channels: int = 1) -> None:
         self.size = size
         self.channels = channels
 
