@@ -153,7 +153,7 @@ def _set_rng_states(states: dict[str, Any], data_rng: np.random.Generator, noise
 def _versions() -> dict[str, str]:
     import benchmark
 
-    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+    return {"python": platform.python_version(), "torch": str(torch.__version__), "numpy": np.__version__,
             "benchmark": benchmark.__version__}
 
 
