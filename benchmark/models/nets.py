@@ -66,13 +66,13 @@ ARCHITECTURES: dict[str, NetConfig] = {
     ),
     # four stride-2 blocks like configs/*_partial/*_small.yaml, narrower for CPU profiles: 64 -> 4x4x64 -> 64
     "small": NetConfig(
-        encoder_widths=(32, 32, 64, 64),
+        encoder_widths=(16, 32, 32, 64),
         encoder_kernels=(4, 4, 4, 4),
         encoder_strides=(2, 2, 2, 2),
         encoder_dense=(128,),
         decoder_input_channels=64,
         decoder_style=(128,),
-        decoder_widths=(64, 32, 32, 32),
+        decoder_widths=(64, 32, 16, 8),  # few channels at high resolution: the 64x64 blocks dominate CPU time
         decoder_kernels=(4, 4, 4, 4),
         decoder_strides=(2, 2, 2, 2),
     ),

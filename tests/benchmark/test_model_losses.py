@@ -212,9 +212,9 @@ def test_loss_decreases_on_tiny_data(name):
     optimizers = make_optimizers(model)
     noise = torch.Generator().manual_seed(0)
     scaler = torch.amp.GradScaler("cuda", enabled=False)
-    key = "latent_critic" if "gan" in name else "bce"
-    history = [float(train_step(model, optimizers, x, s, noise, contextlib.nullcontext, scaler)[key]) for s in range(12)]
-    assert np.mean(history[-3:]) < 0.8 * np.mean(history[:3]), history
+    key = "critic_loss" if "gan" in name else "bce"
+    history = [float(train_step(model, optimizers, x, s, noise, contextlib.nullcontext, scaler)[key]) for s in range(20)]
+    assert np.mean(history[-3:]) < 0.85 * np.mean(history[:3]), history
 
 
 # ---------------------------------------------------------------- configs
