@@ -285,7 +285,10 @@ def download_file(resource: Resource, folder: str | os.PathLike, *, dataset: str
                 digests, size = _fetch(url, out, resource, timeout=timeout, progress=progress, dataset=dataset)
         except (urllib.error.URLError, OSError, ValueError) as exc:
             tmp.unlink(missing_ok=True)
-            reason = getattr(exc, "reason", None) or exc
+            if isinstance(exc, urllib.error.HTTPError):
+                reason = f"HTTP {exc.code} {exc.reason}"
+            else:
+                reason = getattr(exc, "reason", None) or exc
             failures.append(f"{url} ({reason})")
             continue
         except BaseException:
