@@ -113,46 +113,68 @@ S3_OBJ_RADIUS = 7.5   # object half width at scale 1, pixels
 
 
 @njit(cache=True)
-def _shapes3d_object(px, py, shape, w, beta):
-    """Shade (> 0) of the object at point (px, py), or -1.0 outside. ``w``: half width; ``beta``: azimuth."""
+def _shapes3d_geometry(shape, w, beta, geo):
+    """Per-image constants of the object, written into ``geo`` (16 floats) once per image.
+
+    cube: corner offsets x[0:4], ground-plane depth z[4:8] (of the top view, rotated by beta + 45
+    degrees) and the shade of each vertical face [8:12] (-1 for faces turned away); capsule: the
+    screen end points of its axis [0:4].
+    """
+    if shape == 0:
+        r = w * math.sqrt(2.0)
+        base = beta + 0.25 * math.pi
+        for c in range(4):
+            a0 = base + c * 0.5 * math.pi
+            geo[c] = r * math.cos(a0)
+            geo[4 + c] = r * math.sin(a0)
+            normal = a0 + 0.25 * math.pi
+            geo[8 + c] = 0.5 + 0.4 * max(0.0, math.cos(normal - 0.3 * math.pi)) if math.sin(normal) > 0.0 else -1.0
+    elif shape == 3:
+        rc = 0.65 * w
+        half = 1.1 * w
+        geo[0] = S3_OBJ_X - half * math.cos(beta)
+        geo[1] = S3_OBJ_Y - rc - S3_SQUASH * half * math.sin(beta)
+        geo[2] = S3_OBJ_X + half * math.cos(beta)
+        geo[3] = S3_OBJ_Y - rc + S3_SQUASH * half * math.sin(beta)
+
+
+@njit(cache=True)
+def _shapes3d_object(px, py, shape, w, geo):
+    """Shade (> 0) of the object at point (px, py), or -1.0 outside. ``w``: half width."""
     ox = S3_OBJ_X
     oy = S3_OBJ_Y
     k = S3_SQUASH
-    if shape == 0:  # cube of side 2w, rotated by beta + 45 degrees about the vertical axis
+    if shape == 0:  # cube of side 2w
         hgt = 2.0 * w
-        r = w * math.sqrt(2.0)
-        base = beta + 0.25 * math.pi
-        # top face (a squashed rotated square at height hgt)
+        # top face: the squashed rotated square at height hgt (convex: inside all four edges)
         inside_top = True
         for c in range(4):
-            a0 = base + c * 0.5 * math.pi
-            a1 = a0 + 0.5 * math.pi
-            x0 = ox + r * math.cos(a0)
-            y0 = oy - hgt + k * r * math.sin(a0)
-            x1 = ox + r * math.cos(a1)
-            y1 = oy - hgt + k * r * math.sin(a1)
+            d = (c + 1) % 4
+            x0 = ox + geo[c]
+            y0 = oy - hgt + k * geo[4 + c]
+            x1 = ox + geo[d]
+            y1 = oy - hgt + k * geo[4 + d]
             if _cross(x0, y0, x1, y1, px, py) < 0.0:
                 inside_top = False
+                break
         if inside_top:
             return 1.0
+        dx = px - ox
         for c in range(4):
-            a0 = base + c * 0.5 * math.pi
-            a1 = a0 + 0.5 * math.pi
-            normal = a0 + 0.25 * math.pi
-            if math.sin(normal) <= 0.0:  # face turned away from the camera
+            if geo[8 + c] < 0.0:
                 continue
-            x0 = r * math.cos(a0)
-            x1 = r * math.cos(a1)
+            d = (c + 1) % 4
+            x0 = geo[c]
+            x1 = geo[d]
             lo = min(x0, x1)
             hi = max(x0, x1)
-            dx = px - ox
             if dx < lo or dx > hi or hi - lo < 1e-9:
                 continue
             t = (dx - x0) / (x1 - x0)
-            z = r * math.sin(a0) + t * (r * math.sin(a1) - r * math.sin(a0))
+            z = geo[4 + c] + t * (geo[4 + d] - geo[4 + c])
             ybot = oy + k * z
             if ybot - hgt <= py <= ybot:
-                return 0.5 + 0.4 * max(0.0, math.cos(normal - 0.3 * math.pi))
+                return geo[8 + c]
         return -1.0
     if shape == 1:  # upright cylinder, radius w, height 1.8 w
         hgt = 1.8 * w
@@ -174,14 +196,9 @@ def _shapes3d_object(px, py, shape, w, beta):
             return -1.0
         nz = math.sqrt(1.0 - rr)
         return 0.3 + 0.7 * max(0.0, -0.4 * dx - 0.5 * dy + 0.77 * nz)
-    # capsule lying on the floor, axis along the azimuth beta
+    # capsule lying on the floor, axis along the azimuth
     rc = 0.65 * w
-    half = 1.1 * w
-    ax = ox - half * math.cos(beta)
-    ay = oy - rc - k * half * math.sin(beta)
-    bx = ox + half * math.cos(beta)
-    by = oy - rc + k * half * math.sin(beta)
-    d = _seg_dist(px, py, ax, ay, bx, by)
+    d = _seg_dist(px, py, geo[0], geo[1], geo[2], geo[3])
     if d > rc:
         return -1.0
     nz = math.sqrt(1.0 - (d / rc) ** 2)
@@ -199,6 +216,7 @@ def shapes3d_kernel(classes, out, hue_rgb, scales, azimuths):
     h = out.shape[2]
     wd = out.shape[3]
     buf = np.empty((3, h, wd))
+    geo = np.zeros(16)
     for b in range(n):
         floor = hue_rgb[classes[b, 0]]
         wall = hue_rgb[classes[b, 1]]
@@ -207,6 +225,7 @@ def shapes3d_kernel(classes, out, hue_rgb, scales, azimuths):
         shape = classes[b, 4]
         az = azimuths[classes[b, 5]]
         xc = 32.0 - S3_CORNER_SHIFT * math.sin(az)
+        _shapes3d_geometry(shape, w, az, geo)
         for i in range(h):
             py = i + 0.5
             for j in range(wd):
@@ -229,7 +248,7 @@ def shapes3d_kernel(classes, out, hue_rgb, scales, azimuths):
                 shade_sum = 0.0
                 for si in range(3):
                     for sj in range(3):
-                        sh = _shapes3d_object(j + (sj + 0.5) / 3.0, i + (si + 0.5) / 3.0, shape, w, az)
+                        sh = _shapes3d_object(j + (sj + 0.5) / 3.0, i + (si + 0.5) / 3.0, shape, w, geo)
                         if sh >= 0.0:
                             cov += 1.0
                             shade_sum += sh
