@@ -264,7 +264,8 @@ def shapes3d_kernel(classes, out, hue_rgb, scales, azimuths):
 
 # ---- MPI3D twin --------------------------------------------------------------------------------
 M3_ARM_LENGTH = 22.0
-M3_Y0 = 34.0          # screen y of the shoulder joint
+M3_Y0 = 31.0          # screen y of the shoulder joint, before the camera-height shift
+M3_CAM_SHIFT = 12.0   # a higher camera sees the scene lower in the frame: y0 = M3_Y0 + M3_CAM_SHIFT * sin(e)
 M3_POST = 30.0        # length of the vertical post below the shoulder
 M3_ARM_GREY = 0.55
 
@@ -347,7 +348,7 @@ def mpi3d_kernel(classes, out, colours, sizes, elevations, backgrounds, h_angles
 
     classes columns: object_color, object_shape, object_size, camera_height, background_color,
     horizontal_axis, vertical_axis. Tip of the arm, 3-D (x right, y up, z to the camera):
-    L (sin h cos v, sin v, cos h cos v); screen y = Y0 - (y cos e - z sin e) for elevation e.
+    L (sin h cos v, sin v, cos h cos v); screen y = y0(e) - (y cos e - z sin e) for elevation e.
     """
     n = classes.shape[0]
     h = out.shape[2]
@@ -366,12 +367,13 @@ def mpi3d_kernel(classes, out, colours, sizes, elevations, backgrounds, h_angles
         X = M3_ARM_LENGTH * math.sin(ha) * math.cos(va)
         Y = M3_ARM_LENGTH * math.sin(va)
         Z = M3_ARM_LENGTH * math.cos(ha) * math.cos(va)
+        y0 = M3_Y0 + M3_CAM_SHIFT * se
         tx = 32.0 + X
-        ty = M3_Y0 - (Y * ce - Z * se)
+        ty = y0 - (Y * ce - Z * se)
         sx = 32.0
-        sy = M3_Y0
+        sy = y0
         bx = 32.0
-        by = M3_Y0 + M3_POST * ce
+        by = y0 + M3_POST * ce
         for i in range(h):
             py = i + 0.5
             shade_bg = 0.8 + 0.2 * (1.0 - py / h)

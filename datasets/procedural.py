@@ -171,7 +171,8 @@ class ProceduralMPI3D(ProceduralFactorDataset):
         return {"colours": _tolist(self.colours), "backgrounds": _tolist(self.backgrounds), "sizes": _tolist(self.sizes),
                 "elevations": _tolist(self.elevations), "h_angles": _tolist(self.h_angles),
                 "v_angles": _tolist(self.v_angles),
-                "geometry": [_render.M3_ARM_LENGTH, _render.M3_Y0, _render.M3_POST, _render.M3_ARM_GREY]}
+                "geometry": [_render.M3_ARM_LENGTH, _render.M3_Y0, _render.M3_CAM_SHIFT, _render.M3_POST,
+                             _render.M3_ARM_GREY]}
 
     def _kernel(self, classes, out):
         _render.mpi3d_kernel(classes, out, self.colours, self.sizes, self.elevations, self.backgrounds,

@@ -3,7 +3,8 @@
 ``download`` fetches a publicly downloadable dataset into the data root (``--root``, else
 ``$BENCHMARK_DATA``, else ``~/.cache/benchmark/data``) atomically and verifies its checksum;
 for datasets distributed on request (Clothing1M, ANIMAL-10N) it explains how to obtain them.
-``verify`` re-hashes the file(s) and checks the format. Errors print one line and exit with 2.
+``verify`` re-hashes the file(s) and checks the format. ``grid`` saves a PNG of samples or of
+factor traversals. Errors print one line and exit with 2.
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p_ver.add_argument("--root", default=None, help="data root (default $BENCHMARK_DATA or ~/.cache/benchmark/data)")
     p_ver.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p_ver.set_defaults(func=run_verify)
+
+    p_grid = data_sub.add_parser("grid", help="save a PNG grid of samples (or factor traversals) of a factor dataset")
+    p_grid.add_argument("name", help="dataset name (see `data list`)")
+    p_grid.add_argument("--out", required=True, help="output .png file")
+    p_grid.add_argument("--root", default=None, help="data root (default $BENCHMARK_DATA or ~/.cache/benchmark/data)")
+    p_grid.add_argument("--traversal", action="store_true", help="one row per factor, that factor swept, others fixed")
+    p_grid.add_argument("--seed", type=int, default=0, help="seed of the drawn samples (default 0)")
+    p_grid.set_defaults(func=run_grid)
 
 
 def _errors():
@@ -78,4 +87,22 @@ def run_verify(args: argparse.Namespace) -> int:
         print(datasets.verify(args.name, root=args.root, progress=not args.no_progress))
     except _errors() as exc:
         raise UsageError(str(exc)) from None
+    return 0
+
+
+def run_grid(args: argparse.Namespace) -> int:
+    import datasets
+    from datasets._grid import sample_grid, save_png, traversal_grid
+
+    if not args.out.endswith(".png"):
+        raise UsageError(f"--out must name a .png file; got {args.out!r}.")
+    try:
+        ds = datasets.load(args.name, root=args.root)
+        if not isinstance(ds, datasets.FactorDataset):
+            raise UsageError(f"{args.name} has class labels, not ground-truth factors; grid needs a factor dataset.")
+        picture = traversal_grid(ds, seed=args.seed) if args.traversal else sample_grid(ds, seed=args.seed)
+        save_png(picture, args.out)
+    except _errors() as exc:
+        raise UsageError(str(exc)) from None
+    print(f"{ds.name}: wrote {args.out}")
     return 0

@@ -117,3 +117,17 @@ def test_module_entry_point_subprocess(tmp_path):
     assert proc.returncode == 0, proc.stderr
     saved = np.load(out, allow_pickle=False)
     assert saved["images"].shape == (8, 3, 64, 64) and len(str(saved["sample_hash"])) == 64
+
+
+def test_grid_command_writes_png(tmp_path, capsys):
+    from PIL import Image
+
+    out = tmp_path / "grid.png"
+    assert main(["data", "grid", "dsprites-procedural", "--out", str(out), "--seed", "2"]) == 0
+    im = np.asarray(Image.open(out))
+    assert im.shape == (2 * (8 * 66 + 2), 2 * (8 * 66 + 2), 3) and im.max() == 255
+    trav = tmp_path / "trav.png"
+    assert main(["data", "grid", "shapes3d-procedural", "--traversal", "--out", str(trav)]) == 0
+    assert np.asarray(Image.open(trav)).shape[0] == 2 * (6 * 66 + 2)  # one row per factor
+    assert main(["data", "grid", "shapes3d-procedural", "--out", str(tmp_path / "x.jpg")]) == 2
+    assert "--out must name a .png file" in capsys.readouterr().err
