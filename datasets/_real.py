@@ -25,6 +25,19 @@ class FileFactorDataset(FactorDataset):
 
     resource: Resource
     folder_name: str = ""
+    _transient: tuple[str, ...] = ()  # open handles / memory maps: dropped when pickled, reopened after
+
+    def __getstate__(self):
+        # DataLoader workers started with "spawn" pickle the dataset: never ship a memory map's
+        # contents (np.memmap pickles as a full copy) or an open HDF5 handle.
+        state = dict(self.__dict__)
+        for key in self._transient:
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._open(self.path)
 
     def __init__(self, root: str | os.PathLike | None = None, *, download: bool = False, verify: bool = False,
                  base_url: str | None = None, progress: bool = True):

@@ -50,6 +50,7 @@ class DSprites(FileFactorDataset):
     file_latent_names = ("color", "shape", "scale", "orientation", "posX", "posY")
     image_shape = (1, 64, 64)
     adapter_version = "1"
+    _transient = ("_packed",)
 
     def _open(self, path: Path) -> None:
         n = len(self)

@@ -51,6 +51,7 @@ class MPI3D(FileFactorDataset):
     factor_sizes = (6, 6, 2, 3, 3, 40, 40)
     image_shape = (3, 64, 64)
     adapter_version = "1"
+    _transient = ("_images",)
 
     @property
     def expected_count(self) -> int:

@@ -45,6 +45,10 @@ class Shapes3D(FileFactorDataset):
     factor_sizes = (10, 10, 10, 8, 4, 15)
     image_shape = (3, 64, 64)
     adapter_version = "1"
+    _transient = ("_file", "_pid", "_memory")
+    _file = None    # class-level defaults: what an unpickled copy starts from
+    _pid = None
+    _memory = None
 
     def __init__(self, root=None, *, download: bool = False, verify: bool = False, base_url: str | None = None,
                  progress: bool = True, in_memory: bool = False):
@@ -104,9 +108,3 @@ class Shapes3D(FileFactorDataset):
             else:
                 imgs = ds[uniq][inverse] if uniq.size else np.empty((0, 64, 64, 3), np.uint8)
         return np.ascontiguousarray(imgs.transpose(0, 3, 1, 2))
-
-    def __getstate__(self):  # h5py handles cannot be pickled (DataLoader with spawn)
-        state = dict(self.__dict__)
-        state["_file"] = None
-        state["_pid"] = None
-        return state

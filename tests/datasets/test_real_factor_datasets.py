@@ -215,3 +215,34 @@ def test_mpi3d_missing_key(tmp_path):
     np.savez(path, imgs=np.zeros((24, 64, 64, 3), np.uint8))
     with pytest.raises(DatasetIntegrityError, match=r"has no array 'images' \(found keys \['imgs'\]\)"):
         tiny_mpi3d_class(path)(tmp_path, progress=False)
+
+
+# ---- pickling (DataLoader workers started with "spawn") ----------------------------------------
+def test_pickled_adapters_reopen_their_files(tmp_path, monkeypatch):
+    import pickle
+
+    from datasets._resources import Resource
+
+    from .conftest import md5_of, sha256_of
+
+    d_path = tmp_path / "dsprites" / DSprites.resource.filename
+    write_dsprites_npz(d_path)
+    monkeypatch.setattr(DSprites, "factor_sizes", TINY_DSPRITES_SIZES)
+    monkeypatch.setattr(DSprites, "resource", Resource(d_path.name, (), md5=md5_of(d_path)))
+    s_path = tmp_path / "shapes3d" / "3dshapes.h5"
+    write_shapes3d_h5(s_path)
+    monkeypatch.setattr(Shapes3D, "factor_sizes", TINY_SHAPES3D_SIZES)
+    monkeypatch.setattr(Shapes3D, "resource", Resource("3dshapes.h5", (), size_bytes=s_path.stat().st_size,
+                                                       sha256=sha256_of(s_path)))
+    m_path = tmp_path / "mpi3d" / "mpi3d_toy.npz"
+    write_mpi3d_npz(m_path, int(np.prod(TINY_MPI3D_SIZES)))
+    monkeypatch.setattr(MPI3DToy, "factor_sizes", TINY_MPI3D_SIZES)
+    monkeypatch.setattr(MPI3DToy, "resource", Resource("mpi3d_toy.npz", (), md5=md5_of(m_path)))
+    for name in ("dsprites", "shapes3d", "mpi3d-toy"):
+        ds = load(name, root=tmp_path, progress=False)
+        ds.images_at([1])
+        blob = pickle.dumps(ds)
+        assert len(blob) < 20_000, (name, len(blob))  # no image data travels
+        copy = pickle.loads(blob)
+        np.testing.assert_array_equal(copy.images_at([0, 3, 7], np.uint8), ds.images_at([0, 3, 7], np.uint8))
+        assert copy.content_hash == ds.content_hash
