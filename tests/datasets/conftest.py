@@ -11,6 +11,7 @@ import functools
 import hashlib
 import http.server
 import threading
+import types
 from pathlib import Path
 
 import h5py
@@ -112,6 +113,17 @@ def write_mpi3d_npz(path: Path, n: int, *, compressed: bool = False) -> np.ndarr
 def tiny_mpi3d_class(path: Path, sizes=TINY_MPI3D_SIZES):
     res = Resource(MPI3DToy.resource.filename, ("http://unused.invalid/x",), md5=md5_of(path))
     return type("TinyMPI3DToy", (MPI3DToy,), {"factor_sizes": sizes, "resource": res})
+
+
+@pytest.fixture
+def fx():
+    """The fixture writers and tiny grids above, as one namespace (tests never import conftest)."""
+    return types.SimpleNamespace(
+        TINY_DSPRITES_SIZES=TINY_DSPRITES_SIZES, TINY_SHAPES3D_SIZES=TINY_SHAPES3D_SIZES,
+        TINY_MPI3D_SIZES=TINY_MPI3D_SIZES, md5_of=md5_of, sha256_of=sha256_of, row_major_classes=row_major_classes,
+        write_dsprites_npz=write_dsprites_npz, tiny_dsprites_class=tiny_dsprites_class,
+        write_shapes3d_h5=write_shapes3d_h5, tiny_shapes3d_class=tiny_shapes3d_class,
+        write_mpi3d_npz=write_mpi3d_npz, tiny_mpi3d_class=tiny_mpi3d_class)
 
 
 # ---- local HTTP server -------------------------------------------------------------------------

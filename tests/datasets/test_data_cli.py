@@ -13,20 +13,19 @@ from benchmark.cli import main
 from datasets._resources import Resource
 from datasets.dsprites import DSprites
 
-from .conftest import TINY_DSPRITES_SIZES, md5_of, write_dsprites_npz
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def served_dsprites(http_server, monkeypatch, tmp_path):
+def served_dsprites(http_server, monkeypatch, tmp_path, fx):
     """A tiny dSprites file on the local server; DSprites pinned to it (class data only)."""
     base, served = http_server
     src = tmp_path / "src" / DSprites.resource.filename
-    imgs = write_dsprites_npz(src)
+    imgs = fx.write_dsprites_npz(src)
     (served / src.name).write_bytes(src.read_bytes())
-    monkeypatch.setattr(DSprites, "factor_sizes", TINY_DSPRITES_SIZES)
-    monkeypatch.setattr(DSprites, "resource", Resource(src.name, ("http://127.0.0.1:9/unreachable",), md5=md5_of(src)))
+    monkeypatch.setattr(DSprites, "factor_sizes", fx.TINY_DSPRITES_SIZES)
+    monkeypatch.setattr(DSprites, "resource", Resource(src.name, ("http://127.0.0.1:9/unreachable",), md5=fx.md5_of(src)))
     return base, served, imgs
 
 

@@ -112,3 +112,40 @@ def test_datasets_import_does_not_import_torch_or_compile():
             "print('torch' in sys.modules, 'h5py' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+class _Grid(datasets.FactorDataset):
+    """A bare FactorDataset over arbitrary factor sizes (images are the index, for checking order)."""
+
+    image_shape = (1, 1, 1)
+
+    def __init__(self, sizes):
+        self.factor_sizes = tuple(sizes)
+        self.factor_names = tuple(f"f{k}" for k in range(len(sizes)))
+
+    def _read_uint8(self, indices):
+        return (indices % 256).astype(np.uint8).reshape(-1, 1, 1, 1)
+
+    content_hash = "0" * 64
+
+
+def test_index_round_trip_property():
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+
+    @hypothesis.settings(max_examples=60, deadline=None)
+    @hypothesis.given(st.lists(st.integers(1, 9), min_size=1, max_size=6), st.integers(0, 2**31 - 1))
+    def check(sizes, seed):
+        grid = _Grid(sizes)
+        rng = np.random.default_rng(seed)
+        f = grid.sample_factors(20, rng)
+        idx = grid.factors_to_index(f)
+        np.testing.assert_array_equal(grid.index_to_factors(idx), f)
+        # row-major: the index is the mixed-radix number of the classes, last factor fastest
+        expected = np.zeros(20, dtype=np.int64)
+        for k, s in enumerate(sizes):
+            expected = expected * s + f[:, k]
+        np.testing.assert_array_equal(idx, expected)
+        np.testing.assert_array_equal(grid.images_for_factors(f, np.uint8)[:, 0, 0, 0], expected % 256)
+
+    check()

@@ -10,9 +10,6 @@ from datasets.dsprites import DSprites
 from datasets.mpi3d import MPI3DComplex, MPI3DReal, MPI3DRealistic, MPI3DToy
 from datasets.shapes3d import Shapes3D
 
-from .conftest import (TINY_DSPRITES_SIZES, TINY_MPI3D_SIZES, TINY_SHAPES3D_SIZES, row_major_classes,
-                       tiny_dsprites_class, tiny_mpi3d_class, tiny_shapes3d_class, write_dsprites_npz,
-                       write_mpi3d_npz, write_shapes3d_h5)
 
 
 # ---- published constants -----------------------------------------------------------------------
@@ -39,14 +36,14 @@ def test_not_found_names_expected_path(tmp_path, name):
 
 
 # ---- dSprites ----------------------------------------------------------------------------------
-def test_dsprites_reads_published_format(dsprites_file):
+def test_dsprites_reads_published_format(dsprites_file, fx):
     path, imgs = dsprites_file
-    ds = tiny_dsprites_class(path)(path.parent.parent, progress=False)
-    n = int(np.prod(TINY_DSPRITES_SIZES))
+    ds = fx.tiny_dsprites_class(path)(path.parent.parent, progress=False)
+    n = int(np.prod(fx.TINY_DSPRITES_SIZES))
     assert len(ds) == n and ds.factor_names == ("shape", "scale", "orientation", "posX", "posY")
     img, classes = ds[17]
     assert img.shape == (1, 64, 64) and img.dtype == np.float32 and set(np.unique(img)) <= {0.0, 1.0}
-    assert classes.dtype == np.int64 and classes.tolist() == row_major_classes(TINY_DSPRITES_SIZES)[17].tolist()
+    assert classes.dtype == np.int64 and classes.tolist() == fx.row_major_classes(fx.TINY_DSPRITES_SIZES)[17].tolist()
     np.testing.assert_array_equal(img[0], imgs[17].astype(np.float32))
     chosen = np.array([0, 5, 23, n - 1])
     u8 = ds.images_at(chosen, dtype=np.uint8)
@@ -58,9 +55,9 @@ def test_dsprites_reads_published_format(dsprites_file):
     assert len(cache) == 1 and np.load(cache[0]).shape == (n, 64, 8)
 
 
-def test_dsprites_second_load_uses_marker_and_cache(dsprites_file, monkeypatch):
+def test_dsprites_second_load_uses_marker_and_cache(dsprites_file, monkeypatch, fx):
     path, _ = dsprites_file
-    cls = tiny_dsprites_class(path)
+    cls = fx.tiny_dsprites_class(path)
     cls(path.parent.parent, progress=False)
     import datasets._resources as resources
 
@@ -69,10 +66,10 @@ def test_dsprites_second_load_uses_marker_and_cache(dsprites_file, monkeypatch):
     assert ds.images_at([3]).shape == (1, 1, 64, 64)
 
 
-def test_dsprites_bad_checksum(dsprites_file):
+def test_dsprites_bad_checksum(dsprites_file, fx):
     path, _ = dsprites_file
-    cls = tiny_dsprites_class(path)
-    write_dsprites_npz(path, imgs_scale=1, classes_override=None, metadata_sizes=(1, 3, 2, 2, 2, 3))
+    cls = fx.tiny_dsprites_class(path)
+    fx.write_dsprites_npz(path, imgs_scale=1, classes_override=None, metadata_sizes=(1, 3, 2, 2, 2, 3))
     raw = bytearray(path.read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     path.write_bytes(bytes(raw))
@@ -80,51 +77,51 @@ def test_dsprites_bad_checksum(dsprites_file):
         cls(path.parent.parent, progress=False)
 
 
-def test_dsprites_truncated(dsprites_file):
+def test_dsprites_truncated(dsprites_file, fx):
     path, _ = dsprites_file
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    cls = tiny_dsprites_class(path)  # checksum of the truncated bytes: only the format check can catch it
+    cls = fx.tiny_dsprites_class(path)  # checksum of the truncated bytes: only the format check can catch it
     with pytest.raises(DatasetIntegrityError, match=r"is not a readable .npz \(zip\) file .*corrupted or truncated"):
         cls(path.parent.parent, progress=False)
 
 
-def test_dsprites_wrong_metadata_sizes(tmp_path):
+def test_dsprites_wrong_metadata_sizes(tmp_path, fx):
     path = tmp_path / "dsprites" / DSprites.resource.filename
-    write_dsprites_npz(path, metadata_sizes=(1, 3, 2, 2, 3, 2))
+    fx.write_dsprites_npz(path, metadata_sizes=(1, 3, 2, 2, 3, 2))
     with pytest.raises(DatasetIntegrityError, match=r"metadata\['latents_sizes'\] .* is \(1, 3, 2, 2, 3, 2\), expected "
                                                     r"\(1, 3, 2, 2, 2, 3\)"):
-        tiny_dsprites_class(path)(tmp_path, progress=False)
+        fx.tiny_dsprites_class(path)(tmp_path, progress=False)
 
 
-def test_dsprites_wrong_order_of_latents(tmp_path):
-    classes = np.concatenate([np.zeros((72, 1), np.int64), row_major_classes(TINY_DSPRITES_SIZES)], axis=1)
+def test_dsprites_wrong_order_of_latents(tmp_path, fx):
+    classes = np.concatenate([np.zeros((72, 1), np.int64), fx.row_major_classes(fx.TINY_DSPRITES_SIZES)], axis=1)
     classes[[3, 4]] = classes[[4, 3]]
     path = tmp_path / "dsprites" / DSprites.resource.filename
-    write_dsprites_npz(path, classes_override=classes)
+    fx.write_dsprites_npz(path, classes_override=classes)
     with pytest.raises(DatasetIntegrityError, match=r"'latents_classes' row 3 .* expected \[0, 0, 0, 0, 1, 0\]"):
-        tiny_dsprites_class(path)(tmp_path, progress=False)
+        fx.tiny_dsprites_class(path)(tmp_path, progress=False)
 
 
-def test_dsprites_non_binary_images(tmp_path):
+def test_dsprites_non_binary_images(tmp_path, fx):
     path = tmp_path / "dsprites" / DSprites.resource.filename
-    write_dsprites_npz(path, imgs_scale=255)
+    fx.write_dsprites_npz(path, imgs_scale=255)
     with pytest.raises(DatasetIntegrityError, match=r"holds values above 1"):
-        tiny_dsprites_class(path)(tmp_path, progress=False)
+        fx.tiny_dsprites_class(path)(tmp_path, progress=False)
 
 
-def test_dsprites_wrong_image_count(tmp_path):
+def test_dsprites_wrong_image_count(tmp_path, fx):
     path = tmp_path / "dsprites" / DSprites.resource.filename
-    write_dsprites_npz(path, sizes=(3, 2, 2, 2, 2))
-    cls = tiny_dsprites_class(path, sizes=TINY_DSPRITES_SIZES)
+    fx.write_dsprites_npz(path, sizes=(3, 2, 2, 2, 2))
+    cls = fx.tiny_dsprites_class(path, sizes=fx.TINY_DSPRITES_SIZES)
     with pytest.raises(DatasetIntegrityError, match=r"the shape of 'imgs' .* is \(48, 64, 64\), expected \(72, 64, 64\)"):
         cls(tmp_path, progress=False)
 
 
 # ---- Shapes3D ----------------------------------------------------------------------------------
-def test_shapes3d_reads_h5_lazily(tmp_path):
+def test_shapes3d_reads_h5_lazily(tmp_path, fx):
     path = tmp_path / "shapes3d" / "3dshapes.h5"
-    images = write_shapes3d_h5(path)
-    ds = tiny_shapes3d_class(path)(tmp_path, progress=False)
+    images = fx.write_shapes3d_h5(path)
+    ds = fx.tiny_shapes3d_class(path)(tmp_path, progress=False)
     n = len(images)
     assert len(ds) == n
     idx = np.array([40, 2, 2, 17, n - 1])  # unsorted, repeated: h5py needs sorted unique indices
@@ -135,22 +132,22 @@ def test_shapes3d_reads_h5_lazily(tmp_path):
     np.testing.assert_array_equal(ds.images_at(far, dtype=np.uint8), images[far].transpose(0, 3, 1, 2))
     img, classes = ds[7]
     np.testing.assert_allclose(img, images[7].transpose(2, 0, 1) / 255.0, rtol=1e-6)
-    assert classes.tolist() == row_major_classes(TINY_SHAPES3D_SIZES)[7].tolist()
-    mem = tiny_shapes3d_class(path)(tmp_path, progress=False, in_memory=True)
+    assert classes.tolist() == fx.row_major_classes(fx.TINY_SHAPES3D_SIZES)[7].tolist()
+    mem = fx.tiny_shapes3d_class(path)(tmp_path, progress=False, in_memory=True)
     np.testing.assert_array_equal(mem.images_at(idx, dtype=np.uint8), got)
 
 
-def test_shapes3d_labels_must_follow_index_order(tmp_path):
+def test_shapes3d_labels_must_follow_index_order(tmp_path, fx):
     path = tmp_path / "shapes3d" / "3dshapes.h5"
-    write_shapes3d_h5(path, shuffle_labels=True)
+    fx.write_shapes3d_h5(path, shuffle_labels=True)
     with pytest.raises(DatasetIntegrityError, match=r"the 'floor_hue' labels \(column 0\) .* do not follow the row-major"):
-        tiny_shapes3d_class(path)(tmp_path, progress=False)
+        fx.tiny_shapes3d_class(path)(tmp_path, progress=False)
 
 
-def test_shapes3d_corrupted_and_wrong_size(tmp_path):
+def test_shapes3d_corrupted_and_wrong_size(tmp_path, fx):
     path = tmp_path / "shapes3d" / "3dshapes.h5"
-    write_shapes3d_h5(path)
-    cls = tiny_shapes3d_class(path)
+    fx.write_shapes3d_h5(path)
+    cls = fx.tiny_shapes3d_class(path)
     path.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(DatasetIntegrityError, match=r"has [\d,]+ bytes, expected [\d,]+ \(truncated\)"):
         cls(tmp_path, progress=False)
@@ -161,11 +158,11 @@ def test_shapes3d_corrupted_and_wrong_size(tmp_path):
 
 # ---- MPI3D -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("compressed", [False, True])
-def test_mpi3d_memory_maps(tmp_path, compressed):
-    n = int(np.prod(TINY_MPI3D_SIZES))
+def test_mpi3d_memory_maps(tmp_path, compressed, fx):
+    n = int(np.prod(fx.TINY_MPI3D_SIZES))
     path = tmp_path / "mpi3d" / "mpi3d_toy.npz"
-    images = write_mpi3d_npz(path, n, compressed=compressed)
-    ds = tiny_mpi3d_class(path)(tmp_path, progress=False)
+    images = fx.write_mpi3d_npz(path, n, compressed=compressed)
+    ds = fx.tiny_mpi3d_class(path)(tmp_path, progress=False)
     assert isinstance(ds._images, np.memmap)
     if compressed:  # converted once to a .npy beside the npz
         assert len(list(path.parent.glob("mpi3d_toy.images.*.npy"))) == 1
@@ -174,22 +171,22 @@ def test_mpi3d_memory_maps(tmp_path, compressed):
         assert not list(path.parent.glob("*.npy"))
     idx = np.array([5, 0, n - 1, 11])
     np.testing.assert_array_equal(ds.images_at(idx, dtype=np.uint8), images[idx].transpose(0, 3, 1, 2))
-    assert ds.index_to_factors(n - 1).tolist() == [s - 1 for s in TINY_MPI3D_SIZES]
+    assert ds.index_to_factors(n - 1).tolist() == [s - 1 for s in fx.TINY_MPI3D_SIZES]
     assert ds.factor_names[-2:] == ("horizontal_axis", "vertical_axis")
 
 
-def test_mpi3d_wrong_count_is_refused(tmp_path):
+def test_mpi3d_wrong_count_is_refused(tmp_path, fx):
     path = tmp_path / "mpi3d" / "mpi3d_toy.npz"
-    write_mpi3d_npz(path, 20)
-    cls = tiny_mpi3d_class(path)  # expects 24 images
+    fx.write_mpi3d_npz(path, 20)
+    cls = fx.tiny_mpi3d_class(path)  # expects 24 images
     with pytest.raises(DatasetIntegrityError, match=r"mpi3d-toy: the number of images in .*mpi3d_toy.npz is 20, expected 24"):
         cls(tmp_path, progress=False)
 
 
-def test_mpi3d_truncated_stored_member(tmp_path):
-    n = int(np.prod(TINY_MPI3D_SIZES))
+def test_mpi3d_truncated_stored_member(tmp_path, fx):
+    n = int(np.prod(fx.TINY_MPI3D_SIZES))
     path = tmp_path / "mpi3d" / "mpi3d_toy.npz"
-    write_mpi3d_npz(path, n)
+    fx.write_mpi3d_npz(path, n)
     raw = path.read_bytes()
     # keep a valid zip directory but cut the data: rebuild a zip whose member header claims more rows
     import io
@@ -204,40 +201,39 @@ def test_mpi3d_truncated_stored_member(tmp_path):
         zf.writestr("images.npy", body.getvalue())
     path.write_bytes(buf.getvalue())
     assert raw != path.read_bytes()
-    cls = type("T", (tiny_mpi3d_class(path),), {"factor_sizes": (29,) + (1,) * 6})
+    cls = type("T", (fx.tiny_mpi3d_class(path),), {"factor_sizes": (29,) + (1,) * 6})
     with pytest.raises(DatasetIntegrityError, match=r"is truncated: the array 'images' of shape \(29, 64, 64, 3\) needs"):
         cls(tmp_path, progress=False)
 
 
-def test_mpi3d_missing_key(tmp_path):
+def test_mpi3d_missing_key(tmp_path, fx):
     path = tmp_path / "mpi3d" / "mpi3d_toy.npz"
     path.parent.mkdir(parents=True)
     np.savez(path, imgs=np.zeros((24, 64, 64, 3), np.uint8))
     with pytest.raises(DatasetIntegrityError, match=r"has no array 'images' \(found keys \['imgs'\]\)"):
-        tiny_mpi3d_class(path)(tmp_path, progress=False)
+        fx.tiny_mpi3d_class(path)(tmp_path, progress=False)
 
 
 # ---- pickling (DataLoader workers started with "spawn") ----------------------------------------
-def test_pickled_adapters_reopen_their_files(tmp_path, monkeypatch):
+def test_pickled_adapters_reopen_their_files(tmp_path, monkeypatch, fx):
     import pickle
 
     from datasets._resources import Resource
 
-    from .conftest import md5_of, sha256_of
 
     d_path = tmp_path / "dsprites" / DSprites.resource.filename
-    write_dsprites_npz(d_path)
-    monkeypatch.setattr(DSprites, "factor_sizes", TINY_DSPRITES_SIZES)
-    monkeypatch.setattr(DSprites, "resource", Resource(d_path.name, (), md5=md5_of(d_path)))
+    fx.write_dsprites_npz(d_path)
+    monkeypatch.setattr(DSprites, "factor_sizes", fx.TINY_DSPRITES_SIZES)
+    monkeypatch.setattr(DSprites, "resource", Resource(d_path.name, (), md5=fx.md5_of(d_path)))
     s_path = tmp_path / "shapes3d" / "3dshapes.h5"
-    write_shapes3d_h5(s_path)
-    monkeypatch.setattr(Shapes3D, "factor_sizes", TINY_SHAPES3D_SIZES)
+    fx.write_shapes3d_h5(s_path)
+    monkeypatch.setattr(Shapes3D, "factor_sizes", fx.TINY_SHAPES3D_SIZES)
     monkeypatch.setattr(Shapes3D, "resource", Resource("3dshapes.h5", (), size_bytes=s_path.stat().st_size,
-                                                       sha256=sha256_of(s_path)))
+                                                       sha256=fx.sha256_of(s_path)))
     m_path = tmp_path / "mpi3d" / "mpi3d_toy.npz"
-    write_mpi3d_npz(m_path, int(np.prod(TINY_MPI3D_SIZES)))
-    monkeypatch.setattr(MPI3DToy, "factor_sizes", TINY_MPI3D_SIZES)
-    monkeypatch.setattr(MPI3DToy, "resource", Resource("mpi3d_toy.npz", (), md5=md5_of(m_path)))
+    fx.write_mpi3d_npz(m_path, int(np.prod(fx.TINY_MPI3D_SIZES)))
+    monkeypatch.setattr(MPI3DToy, "factor_sizes", fx.TINY_MPI3D_SIZES)
+    monkeypatch.setattr(MPI3DToy, "resource", Resource("mpi3d_toy.npz", (), md5=fx.md5_of(m_path)))
     for name in ("dsprites", "shapes3d", "mpi3d-toy"):
         ds = load(name, root=tmp_path, progress=False)
         ds.images_at([1])
