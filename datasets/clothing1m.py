@@ -92,7 +92,7 @@ class Clothing1M(LabelledDataset):
         self.split = split
         self.image_size = (image_size, image_size) if isinstance(image_size, int) else image_size
         if download and not (self.folder / "noisy_label_kv.txt").exists():
-            raise DatasetDownloadError(f"clothing1m: not downloadable automatically. "
+            raise DatasetDownloadError("clothing1m: not downloadable automatically. "
                                        + MANUAL.format(folder=self.folder, root=self.root))
         if verify:
             self.verify_layout(self.root)

@@ -73,8 +73,9 @@ class ProceduralDSprites(ProceduralFactorDataset):
 
     Factors as in dSprites (Matthey et al., 2017): shape 3 (square, ellipse, heart), scale 6
     (0.5..1.0), orientation 40 (``linspace(0, 2 pi, 40)``: classes 0 and 39 are the same angle,
-    hence the same image, exactly as in the original), posX 32 and posY 32 (``linspace(0, 1, 32)``,
-    mapped to sprite centres 13..51 px). Sprite size: s = 9 px * scale.
+    hence the same image, exactly as in the original; the sprite turns from +x towards +y, i.e.
+    clockwise on screen), posX 32 and posY 32 (``linspace(0, 1, 32)``, mapped to sprite centres
+    13..51 px, posY downwards). Sprite size: s = 9 px * scale.
     """
 
     name = "dsprites-procedural"
