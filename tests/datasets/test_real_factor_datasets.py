@@ -242,3 +242,18 @@ def test_pickled_adapters_reopen_their_files(tmp_path, monkeypatch, fx):
         copy = pickle.loads(blob)
         np.testing.assert_array_equal(copy.images_at([0, 3, 7], np.uint8), ds.images_at([0, 3, 7], np.uint8))
         assert copy.content_hash == ds.content_hash
+
+
+def test_conversion_refused_without_disk_space(tmp_path, monkeypatch, fx):
+    import shutil
+    from collections import namedtuple
+
+    n = int(np.prod(fx.TINY_MPI3D_SIZES))
+    path = tmp_path / "mpi3d" / "mpi3d_toy.npz"
+    fx.write_mpi3d_npz(path, n, compressed=True)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9, 1000))
+    with pytest.raises(OSError, match=r"mpi3d-toy: the one-time .npy conversion needs 0.0 GiB free in .*mpi3d, only "
+                                      r"0.0 GiB are free"):
+        fx.tiny_mpi3d_class(path)(tmp_path, progress=False)
+    assert not list(path.parent.glob("*.npy"))
