@@ -259,3 +259,15 @@ def test_conversion_refused_without_disk_space(tmp_path, monkeypatch, fx):
                                       r"0.0 GiB are free"):
         fx.tiny_mpi3d_class(path)(tmp_path, progress=False)
     assert not list(path.parent.glob("*.npy"))
+
+
+def test_mpi3d_complex_is_manual_only(tmp_path):
+    from datasets import DatasetDownloadError
+
+    with pytest.raises(DatasetNotFoundError, match=r"mpi3d-complex: data file .*real3d_complicated_shapes_ordered.npz "
+                                                   r"not found \(expected no published checksum\). Fix: mpi3d-complex "
+                                                   r"is distributed through Google Drive only"):
+        load("mpi3d-complex", root=tmp_path)
+    with pytest.raises(DatasetDownloadError, match=r"not downloadable automatically. mpi3d-complex is distributed "
+                                                   r"through Google Drive only: open https://drive.google.com/"):
+        load("mpi3d-complex", root=tmp_path, download=True)
