@@ -72,7 +72,7 @@ def _to_dtype(images_u8: np.ndarray, dtype: Any) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EvaluationSample:
     """A deterministic evaluation sample of a :class:`FactorDataset`.
 
@@ -90,7 +90,8 @@ class EvaluationSample:
         Factor classes of those indices.
     sample_hash : str
         SHA-256 over (sampling version, dataset name, content hash, n, seed, indices); leaderboard
-        submissions quote it to prove they were evaluated on the same images.
+        submissions quote it to prove they were evaluated on the same images. Compare samples by
+        this hash (the dataclass does not define ``==`` over its arrays).
     """
 
     dataset: str

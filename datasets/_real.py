@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,13 @@ class FileFactorDataset(FactorDataset):
         """One-time content check after a successful checksum (may read the label arrays)."""
 
     # ---- helpers ------------------------------------------------------------------------------
+    def _check_free_space(self, folder: Path, nbytes: int, what: str) -> None:
+        """Refuse a one-time conversion that cannot fit, before writing anything."""
+        free = shutil.disk_usage(folder).free
+        if free < nbytes * 1.02:
+            raise OSError(f"{self.name}: {what} needs {nbytes / 2**30:.1f} GiB free in {folder}, only "
+                          f"{free / 2**30:.1f} GiB are free. Free some space or move the data to a larger --root.")
+
     def _expect(self, what: str, found: Any, expected: Any) -> None:
         if found != expected:
             raise DatasetIntegrityError(

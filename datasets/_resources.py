@@ -181,11 +181,9 @@ def _manual_steps(resource: Resource, path: Path, dataset: str) -> str:
 def check_size(resource: Resource, path: Path, dataset: str) -> int:
     """Existence and (where pinned) exact size; the cheap check done on every load."""
     if not path.is_file():
-        raise DatasetNotFoundError(
-            f"{dataset}: data file {path} not found (expected {resource.pinned()}). "
-            f"Fix: run `{_fix(dataset, path.parent.parent)}` or pass download=True"
-            + (f"; or {_manual_steps(resource, path, dataset)}." if not resource.urls else ".")
-        )
+        fix = (f"run `{_fix(dataset, path.parent.parent)}` or pass download=True" if resource.urls
+               else _manual_steps(resource, path, dataset))
+        raise DatasetNotFoundError(f"{dataset}: data file {path} not found (expected {resource.pinned()}). Fix: {fix}.")
     size = path.stat().st_size
     if resource.size_bytes is not None and size != resource.size_bytes:
         raise DatasetIntegrityError(

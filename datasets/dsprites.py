@@ -68,6 +68,7 @@ class DSprites(FileFactorDataset):
         self._packed = packed
 
     def _build_cache(self, path: Path, cache: Path, n: int) -> None:
+        self._check_free_space(self.folder, n * 64 * 8, "the bit-packed image cache")
         fd, tmp = tempfile.mkstemp(prefix=".dsprites_cache.", suffix=".npy", dir=self.folder)
         os.close(fd)
         try:

@@ -73,6 +73,7 @@ class MPI3D(FileFactorDataset):
         self._images = images
 
     def _convert(self, path: Path, cache: Path, shape: tuple[int, ...]) -> None:
+        self._check_free_space(path.parent, int(np.prod(shape, dtype=np.int64)), "the one-time .npy conversion")
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npy", dir=path.parent)
         os.close(fd)
         try:

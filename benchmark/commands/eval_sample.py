@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         sample = ds.evaluation_sample(args.n, args.seed)
         images = ds.images_at(sample.indices, dtype=np.uint8)
     except (datasets.DatasetNotFoundError, datasets.DatasetIntegrityError, datasets.DatasetDownloadError,
-            ValueError, TypeError) as exc:
+            ValueError, TypeError, OSError) as exc:
         raise UsageError(str(exc)) from None
     tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.npz")
     np.savez(tmp, images=images, factors=sample.factors, indices=sample.indices,

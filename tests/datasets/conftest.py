@@ -78,7 +78,8 @@ def dsprites_file(tmp_path):
 
 
 # ---- Shapes3D ----------------------------------------------------------------------------------
-def write_shapes3d_h5(path: Path, sizes=TINY_SHAPES3D_SIZES, *, shuffle_labels: bool = False) -> np.ndarray:
+def write_shapes3d_h5(path: Path, sizes=TINY_SHAPES3D_SIZES, *, shuffle_labels: bool = False,
+                      chunked: bool = True) -> np.ndarray:
     """The published layout: images (N,64,64,3) uint8, labels (N,6) float64, chunked + gzip."""
     classes = row_major_classes(sizes)
     n = len(classes)
@@ -91,7 +92,10 @@ def write_shapes3d_h5(path: Path, sizes=TINY_SHAPES3D_SIZES, *, shuffle_labels: 
         labels = labels[rng.permutation(n)]
     path.parent.mkdir(parents=True, exist_ok=True)
     with h5py.File(path, "w") as f:
-        f.create_dataset("images", data=images, chunks=(4, 64, 64, 3), compression="gzip")
+        if chunked:
+            f.create_dataset("images", data=images, chunks=(4, 64, 64, 3), compression="gzip")
+        else:
+            f.create_dataset("images", data=images)
         f.create_dataset("labels", data=labels)
     return images
 

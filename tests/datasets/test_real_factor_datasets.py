@@ -118,9 +118,10 @@ def test_dsprites_wrong_image_count(tmp_path, fx):
 
 
 # ---- Shapes3D ----------------------------------------------------------------------------------
-def test_shapes3d_reads_h5_lazily(tmp_path, fx):
+@pytest.mark.parametrize("chunked", [True, False])
+def test_shapes3d_reads_h5_lazily(tmp_path, fx, chunked):
     path = tmp_path / "shapes3d" / "3dshapes.h5"
-    images = fx.write_shapes3d_h5(path)
+    images = fx.write_shapes3d_h5(path, chunked=chunked)
     ds = fx.tiny_shapes3d_class(path)(tmp_path, progress=False)
     n = len(images)
     assert len(ds) == n
@@ -128,8 +129,9 @@ def test_shapes3d_reads_h5_lazily(tmp_path, fx):
     got = ds.images_at(idx, dtype=np.uint8)
     assert got.shape == (5, 3, 64, 64) and got.dtype == np.uint8
     np.testing.assert_array_equal(got, images[idx].transpose(0, 3, 1, 2))
-    far = np.array([0, n - 1])  # sparse read path
-    np.testing.assert_array_equal(ds.images_at(far, dtype=np.uint8), images[far].transpose(0, 3, 1, 2))
+    for rows in ([0, n - 1], [9, 8, 7, 6], [1, 2, 3, 30, 31, 44, 45, 46, 47, 13, 13]):  # sparse, dense, mixed
+        rows = np.array(rows)
+        np.testing.assert_array_equal(ds.images_at(rows, dtype=np.uint8), images[rows].transpose(0, 3, 1, 2))
     img, classes = ds[7]
     np.testing.assert_allclose(img, images[7].transpose(2, 0, 1) / 255.0, rtol=1e-6)
     assert classes.tolist() == fx.row_major_classes(fx.TINY_SHAPES3D_SIZES)[7].tolist()
@@ -242,3 +244,30 @@ def test_pickled_adapters_reopen_their_files(tmp_path, monkeypatch, fx):
         copy = pickle.loads(blob)
         np.testing.assert_array_equal(copy.images_at([0, 3, 7], np.uint8), ds.images_at([0, 3, 7], np.uint8))
         assert copy.content_hash == ds.content_hash
+
+
+def test_conversion_refused_without_disk_space(tmp_path, monkeypatch, fx):
+    import shutil
+    from collections import namedtuple
+
+    n = int(np.prod(fx.TINY_MPI3D_SIZES))
+    path = tmp_path / "mpi3d" / "mpi3d_toy.npz"
+    fx.write_mpi3d_npz(path, n, compressed=True)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9, 1000))
+    with pytest.raises(OSError, match=r"mpi3d-toy: the one-time .npy conversion needs 0.0 GiB free in .*mpi3d, only "
+                                      r"0.0 GiB are free"):
+        fx.tiny_mpi3d_class(path)(tmp_path, progress=False)
+    assert not list(path.parent.glob("*.npy"))
+
+
+def test_mpi3d_complex_is_manual_only(tmp_path):
+    from datasets import DatasetDownloadError
+
+    with pytest.raises(DatasetNotFoundError, match=r"mpi3d-complex: data file .*real3d_complicated_shapes_ordered.npz "
+                                                   r"not found \(expected no published checksum\). Fix: mpi3d-complex "
+                                                   r"is distributed through Google Drive only"):
+        load("mpi3d-complex", root=tmp_path)
+    with pytest.raises(DatasetDownloadError, match=r"not downloadable automatically. mpi3d-complex is distributed "
+                                                   r"through Google Drive only: open https://drive.google.com/"):
+        load("mpi3d-complex", root=tmp_path, download=True)
