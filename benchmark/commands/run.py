@@ -1,0 +1,72 @@
+"""``python -m benchmark run --suite disentanglement [--profile ...]``: train, evaluate, store, report."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from benchmark.cli import UsageError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from benchmark.suites import SUITES
+
+    p = sub.add_parser("run", help="run a benchmark suite (default profile: quick, offline)",
+                       description="Train every (dataset, model, seed) of a suite profile, evaluate it, store one record "
+                                   "per metric in the leaderboard store and print this run's leaderboard. Jobs whose "
+                                   "records are stored are skipped: rerun the same command to resume.")
+    p.add_argument("--suite", default="disentanglement", choices=sorted(SUITES))
+    p.add_argument("--profile", default=None, help="smoke, quick (default) or paper")
+    p.add_argument("--datasets", nargs="+", help="restrict to these datasets (default: the profile's)")
+    p.add_argument("--models", nargs="+", help="restrict to these models (default: the profile's)")
+    p.add_argument("--seeds", type=int, help="number of training seeds (default: the profile's)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--out", default="results", help="results folder: leaderboard.sqlite, runs/, plots (default ./results)")
+    p.add_argument("--db", help="leaderboard store (default OUT/leaderboard.sqlite)")
+    p.add_argument("--jobs", type=int, default=1, help="jobs run at once in a local process pool (default 1)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import leaderboard
+    from benchmark.runner import plan_jobs, run_jobs
+    from benchmark.suites import get_suite
+
+    module = get_suite(args.suite)
+    profile = args.profile or module.DEFAULT_PROFILE
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be an integer >= 1; got {args.jobs}.")
+    out = Path(args.out)
+    db = Path(args.db) if args.db else out / "leaderboard.sqlite"
+    try:
+        jobs = plan_jobs(args.suite, profile, datasets_=tuple(args.datasets or ()), models=tuple(args.models or ()),
+                         seeds=args.seeds)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    p = module.PROFILES[profile]
+    print(f"{args.suite} / {profile}: {p.description}")
+    print(f"{len(jobs)} jobs ({len({j.dataset for j in jobs})} datasets x {len({j.model for j in jobs})} models x "
+          f"{len({j.seed for j in jobs})} seeds), results in {out}/, store {db}")
+    start = time.perf_counter()
+    outcomes = run_jobs(jobs, out=out, db=db, device=args.device, n_workers=args.jobs, progress=not args.no_progress)
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "skipped", "failed")}
+    print(f"\ndone in {time.perf_counter() - start:.0f} s: {counts['ok']} trained, {counts['skipped']} already stored, "
+          f"{counts['failed']} failed")
+    for o in outcomes:
+        if o.status == "failed":
+            print(f"  FAILED {o.job.label}: {o.error}")
+
+    with leaderboard.Store(db) as store:
+        records = [r for r in store.records(suite=args.suite, protocol_version=module.PROTOCOL_VERSION, profile=profile)
+                   if r.dataset in {j.dataset for j in jobs} and r.model in {j.model for j in jobs}]
+    if records:
+        summary = leaderboard.summarize(records, seed=0, reps=2000)
+        key = ("infom", "infoc", "infoe", "psnr")
+        shown = summary[summary["metric"].isin(key)]
+        print("\nLeaderboard of this run (IQM over seeds, 95% stratified-bootstrap interval):")
+        print(leaderboard.format_table(shown if len(shown) else summary))
+        print(f"\nAll metrics: python -m benchmark leaderboard show --db {db} --profile {profile}")
+    print(f"Plots (traversals, NMI heatmaps, reconstructions): {out / 'runs' / profile}/<dataset>/<model>/<seed>/plots/")
+    return 1 if counts["failed"] else 0

@@ -1,0 +1,154 @@
+"""Metrics of one representation on one evaluation sample: the suite's evaluation protocol.
+
+Used by every job of a suite and by submissions (``python -m benchmark submit``), so that the
+leaderboard's numbers always come from this one function. A metric family that fails (for example
+on a degenerate representation) is reported as failed and the others still run.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import metrics
+
+# metric family -> the leaderboard metric names it produces
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "infomec": ("infom", "infoe", "infoc"),
+    "mig": ("mig",),
+    "dci": ("dci_disentanglement", "dci_completeness", "dci_informativeness"),
+    "sap": ("sap",),
+    "modularity_explicitness": ("modularity", "explicitness"),
+}
+RECONSTRUCTION_METRICS = ("psnr",)
+ALL_METRICS: tuple[str, ...] = tuple(m for names in FAMILIES.values() for m in names) + RECONSTRUCTION_METRICS
+_FAMILY_OF = {m: fam for fam, names in FAMILIES.items() for m in names}
+_VERSION_KEY = {"infom": "infomec", "infoe": "infomec", "infoc": "infomec", "mig": "mig",
+                "dci_disentanglement": "dci", "dci_completeness": "dci", "dci_informativeness": "dci",
+                "sap": "sap", "modularity": "modularity_explicitness", "explicitness": "modularity_explicitness",
+                "psnr": "psnr"}
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """Options of the evaluation protocol (part of every record's identity through metric_params)."""
+
+    families: tuple[str, ...] = tuple(FAMILIES)  # metric families to compute
+    dci_estimator: str = "gbt"  # 'gbt' (disentanglement_lib) or 'random_forest' (faster)
+    test_size: float = 1 / 3  # held-out fraction for DCI, SAP and explicitness
+
+
+@dataclass(frozen=True)
+class MetricOutcome:
+    """One leaderboard metric: its value, components, identity params, version, status and time."""
+
+    metric: str
+    value: float | None
+    components: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    version: str = ""
+    status: str = "ok"
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def metric_version(metric: str) -> str:
+    return metrics.METRIC_VERSIONS[_VERSION_KEY[metric]]
+
+
+def metric_params(metric: str, *, discrete: bool, settings: EvalSettings, n_samples: int, seed: int) -> dict:
+    """The options a metric is computed with; known before computing, so records can be looked up."""
+    family = _FAMILY_OF.get(metric, metric)
+    base = {"n_samples": int(n_samples)}
+    if family == "infomec":
+        return {**base, "discrete_latents": bool(discrete), "variant": "standalone", "random_state": seed}
+    if family == "mig":
+        return {**base, "num_bins": 20}
+    if family == "dci":
+        return {**base, "estimator": settings.dci_estimator, "test_size": settings.test_size, "random_state": seed}
+    if family == "sap":
+        return {**base, "continuous_factors": False, "test_size": settings.test_size, "random_state": seed}
+    if family == "modularity_explicitness":
+        return {**base, "num_bins": 20, "test_size": settings.test_size, "random_state": seed}
+    if family == "psnr":
+        return {**base, "max_value": 1.0}
+    raise ValueError(f"metric must be one of {', '.join(ALL_METRICS)}; got {metric!r}.")
+
+
+def planned_metrics(settings: EvalSettings, *, with_reconstruction: bool) -> tuple[str, ...]:
+    names = tuple(m for fam in settings.families for m in FAMILIES[fam])
+    return names + (RECONSTRUCTION_METRICS if with_reconstruction else ())
+
+
+def evaluate_representation(sources: np.ndarray, latents: np.ndarray, *, discrete: bool, settings: EvalSettings,
+                            seed: int) -> list[MetricOutcome]:
+    """Every metric family of ``settings`` on (sources (N, K), latents (N, L))."""
+    n = int(sources.shape[0])
+    outcomes: list[MetricOutcome] = []
+    for family in settings.families:
+        names = FAMILIES[family]
+        start = time.perf_counter()
+        try:
+            values = _compute_family(family, sources, latents, discrete=discrete, settings=settings, seed=seed)
+        except Exception as exc:  # a failing metric is recorded, never drops the others
+            summary = f"{type(exc).__name__}: {exc}"
+            detail = traceback.format_exc(limit=3)
+            for name in names:
+                outcomes.append(MetricOutcome(
+                    name, None, {"traceback": detail}, metric_params(name, discrete=discrete, settings=settings,
+                                                                      n_samples=n, seed=seed),
+                    metric_version(name), "failed", summary, time.perf_counter() - start))
+            continue
+        seconds = time.perf_counter() - start
+        for name in names:
+            value, components = values[name]
+            outcomes.append(MetricOutcome(
+                name, float(value), components,
+                metric_params(name, discrete=discrete, settings=settings, n_samples=n, seed=seed),
+                metric_version(name), seconds=seconds))
+    return outcomes
+
+
+def evaluate_reconstruction(reconstructions: np.ndarray, images: np.ndarray) -> MetricOutcome:
+    """PSNR (dB, max value 1) of reconstructions against the images, mean over images."""
+    start = time.perf_counter()
+    n = int(images.shape[0])
+    params = metric_params("psnr", discrete=False, settings=EvalSettings(), n_samples=n, seed=0)
+    try:
+        r = metrics.psnr(reconstructions, images)
+    except Exception as exc:
+        return MetricOutcome("psnr", None, {}, params, metric_version("psnr"), "failed",
+                             f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
+    return MetricOutcome("psnr", r.score, {"per_image_mean": float(np.mean(r.per_image))}, params,
+                         metric_version("psnr"), seconds=time.perf_counter() - start)
+
+
+def _compute_family(family: str, s: np.ndarray, z: np.ndarray, *, discrete: bool, settings: EvalSettings,
+                    seed: int) -> dict[str, tuple[float, dict[str, Any]]]:
+    if family == "infomec":
+        r = metrics.infomec(s, z, discrete_latents=discrete, random_state=seed)
+        comp = {"nmi": r.nmi.tolist(), "active": r.active.tolist(), "infoe_per_factor": r.infoe_per_factor.tolist()}
+        return {"infom": (r.infom, comp), "infoe": (r.infoe, comp), "infoc": (r.infoc, comp)}
+    if family == "mig":
+        r = metrics.mig(s, z, num_bins=20)
+        return {"mig": (r.score, {"per_factor": r.per_factor.tolist(), "mutual_info": r.mutual_info.tolist()})}
+    if family == "dci":
+        r = metrics.dci(s, z, estimator=settings.dci_estimator, test_size=settings.test_size, random_state=seed,
+                        progress=False)
+        comp = {"importance": r.importance.tolist(), "informativeness_train": r.informativeness_train,
+                "per_factor_informativeness": r.per_factor_informativeness.tolist()}
+        return {"dci_disentanglement": (r.disentanglement, comp), "dci_completeness": (r.completeness, comp),
+                "dci_informativeness": (r.informativeness, comp)}
+    if family == "sap":
+        r = metrics.sap(s, z, test_size=settings.test_size, random_state=seed)
+        return {"sap": (r.score, {"matrix": r.matrix.tolist()})}
+    if family == "modularity_explicitness":
+        r = metrics.modularity_explicitness(s, z, num_bins=20, test_size=settings.test_size, random_state=seed)
+        return {"modularity": (r.modularity, {"per_latent": r.per_latent_modularity.tolist()}),
+                "explicitness": (r.explicitness, {"per_factor": r.per_factor_explicitness.tolist(),
+                                                  "train": r.explicitness_train})}
+    raise ValueError(f"unknown metric family {family!r}")

@@ -1,0 +1,169 @@
+"""Jobs: one (dataset, model, seed) of a suite profile, keyed by identity, and how one runs.
+
+A job trains (or resumes) its model in its own run folder, encodes the dataset's fixed evaluation
+sample, computes the suite's metrics, saves its plots and writes all its records to the
+leaderboard store in one transaction. Rerunning a job whose records are stored does nothing; a job
+that raises is stored as ``failed`` records carrying the error, never dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import datasets
+import leaderboard
+from benchmark import evaluation
+from benchmark.environment import environment
+
+EVAL_SEED = 0  # the evaluation sample and every metric's randomness are seeded with this
+
+
+def _sha256(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Job:
+    """Identity of one training-and-evaluation run."""
+
+    suite: str
+    protocol_version: str
+    profile: str
+    dataset: str
+    dataset_hash: str
+    model: str
+    seed: int
+    train_config: dict  # TrainConfig.to_dict() without the seed and the resume-free fields
+    eval_samples: int
+    eval_settings: dict  # EvalSettings as a dict
+    discrete_latents: bool
+
+    @property
+    def model_config_hash(self) -> str:
+        return _sha256(self.train_config)
+
+    @property
+    def job_id(self) -> str:
+        return _sha256(dataclasses.asdict(self))
+
+    @property
+    def label(self) -> str:
+        return f"{self.dataset}/{self.model}/seed{self.seed}"
+
+    def settings(self) -> evaluation.EvalSettings:
+        d = dict(self.eval_settings)
+        d["families"] = tuple(d["families"])
+        return evaluation.EvalSettings(**d)
+
+    def planned_metrics(self) -> tuple[str, ...]:
+        return evaluation.planned_metrics(self.settings(), with_reconstruction=True)
+
+    def identity(self, metric: str) -> dict:
+        """The identity block of this job's record for ``metric`` (see ``leaderboard.Record``)."""
+        params = evaluation.metric_params(metric, discrete=self.discrete_latents, settings=self.settings(),
+                                          n_samples=self.eval_samples, seed=EVAL_SEED)
+        return {
+            "suite": self.suite, "protocol_version": self.protocol_version, "profile": self.profile,
+            "dataset": self.dataset, "dataset_hash": self.dataset_hash, "model": self.model,
+            "model_config_hash": self.model_config_hash, "train_seed": self.seed, "metric": metric,
+            "metric_version": evaluation.metric_version(metric), "metric_params": params, "eval_seed": EVAL_SEED,
+        }
+
+    def record_ids(self) -> list[str]:
+        return [leaderboard.compute_record_id(self.identity(m)) for m in self.planned_metrics()]
+
+    def run_dir(self, out: Path) -> Path:
+        return Path(out) / "runs" / self.profile / self.dataset / self.model / f"seed{self.seed}-{self.job_id[:10]}"
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    job: Job
+    status: str  # 'ok', 'failed' or 'skipped' (records already stored)
+    seconds: float
+    error: str | None = None
+    run_dir: str | None = None
+
+
+def run_job(job: Job, *, out: Path, db: Path, device: str = "auto", progress: bool = True) -> JobOutcome:
+    """Train, evaluate and store one job; returns its outcome (never raises for a failing job)."""
+    from benchmark.models import reference_config  # torch only where training happens
+    from benchmark.training import TrainConfig, encode, reconstruct, train
+    from benchmark import visualize
+
+    start = time.perf_counter()
+    run_dir = job.run_dir(out)
+    with leaderboard.Store(db) as store:
+        if all(store.has(rid) for rid in job.record_ids()):
+            return JobOutcome(job, "skipped", 0.0, run_dir=str(run_dir))
+    timing: dict = {}
+    try:
+        dataset = datasets.load(job.dataset)
+        model_cfg = reference_config(job.model, job.dataset, architecture=job.train_config["model"]["architecture"])
+        model_cfg = dataclasses.replace(model_cfg, **{k: (tuple(v) if k == "betas" else v)
+                                                      for k, v in job.train_config["model"].items()})
+        cfg = TrainConfig(model=model_cfg, steps=job.train_config["steps"], batch_size=job.train_config["batch_size"],
+                          seed=job.seed, device=device, checkpoint_every=job.train_config["checkpoint_every"],
+                          progress=progress)
+        result = train(cfg, dataset, run_dir=run_dir)
+        timing.update(train_seconds=result.train_seconds, steps_per_second=result.steps_per_second,
+                      device=result.device, precision=result.precision)
+
+        t0 = time.perf_counter()
+        sample = dataset.evaluation_sample(job.eval_samples, seed=EVAL_SEED)
+        images = dataset.images_at(sample.indices)
+        latents = encode(result.model, images)
+        recon = reconstruct(result.model, images)
+        timing["encode_seconds"] = time.perf_counter() - t0
+        outcomes = evaluation.evaluate_representation(sample.factors, latents, discrete=job.discrete_latents,
+                                                      settings=job.settings(), seed=EVAL_SEED)
+        outcomes.append(evaluation.evaluate_reconstruction(recon, images))
+        _save_plots(visualize, result.model, dataset, images, latents, sample, outcomes, run_dir)
+        records = [_record(job, o, timing) for o in outcomes]
+        status, error = "ok", None
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # the job failed: store why, and let the other jobs go on
+        error = f"{type(exc).__name__}: {exc}"
+        detail = traceback.format_exc(limit=5)
+        records = [_failed_record(job, m, error, detail, timing) for m in job.planned_metrics()]
+        status = "failed"
+    with leaderboard.Store(db) as store:
+        store.write_job(records, replace=True, job_id=job.job_id)
+    (run_dir / "job.json").parent.mkdir(parents=True, exist_ok=True)
+    (run_dir / "job.json").write_text(json.dumps({"job": dataclasses.asdict(job), "job_id": job.job_id,
+                                                  "status": status, "error": error, "timing": timing}, indent=2))
+    return JobOutcome(job, status, time.perf_counter() - start, error, str(run_dir))
+
+
+def _record(job: Job, o: evaluation.MetricOutcome, timing: dict) -> "leaderboard.Record":
+    identity = job.identity(o.metric)
+    assert identity["metric_params"] == o.params, (identity["metric_params"], o.params)
+    return leaderboard.Record(**identity, value=o.value, components=o.components, status=o.status, error=o.error,
+                              environment=environment(), timing={**timing, "metric_seconds": o.seconds},
+                              provenance="measured")
+
+
+def _failed_record(job: Job, metric: str, error: str, detail: str, timing: dict) -> "leaderboard.Record":
+    return leaderboard.Record(**job.identity(metric), value=None, components={"traceback": detail},
+                              status="failed", error=error, environment=environment(), timing=timing,
+                              provenance="measured")
+
+
+def _save_plots(visualize, model, dataset, images, latents, sample, outcomes, run_dir: Path) -> None:
+    plots = run_dir / "plots"
+    plots.mkdir(parents=True, exist_ok=True)
+    visualize.save_reconstruction_grid(model, images[:8], plots / "reconstructions.png",
+                                       title=f"{dataset.name}: top originals, bottom reconstructions")
+    visualize.save_traversal_grid(model, images[0], latents, plots / "traversals.png")
+    nmi = next((o.components.get("nmi") for o in outcomes if o.metric == "infom" and o.status == "ok"), None)
+    if nmi is not None:
+        visualize.save_nmi_heatmap(np.asarray(nmi), dataset.factor_names, plots / "nmi.png")

@@ -1,0 +1,106 @@
+"""Plan a suite's jobs and run them with the local executor (in-process or a process pool).
+
+``run_suite`` is what ``python -m benchmark run`` calls: it plans the jobs of a profile, skips those
+whose records are already stored (so an interrupted run resumes and a finished one does nothing),
+runs the rest, and returns their outcomes. With ``jobs > 1`` the jobs run in a pool of worker
+processes, each with ``cpu_count // jobs`` torch threads; records go to the same SQLite store,
+which is safe with several writing processes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+import datasets
+from benchmark.jobs import Job, JobOutcome, run_job
+from benchmark.suites import get_suite
+
+_RESUME_FREE = ("seed", "device", "progress", "log_every")
+
+
+def plan_jobs(suite: str, profile: str, *, datasets_: tuple[str, ...] | None = None,
+              models: tuple[str, ...] | None = None, seeds: int | None = None) -> list[Job]:
+    """The jobs of ``profile`` (optionally restricted to some datasets/models, or another seed count)."""
+    from benchmark.models import reference_config
+    from benchmark.training import TrainConfig
+
+    module = get_suite(suite)
+    if profile not in module.PROFILES:
+        raise ValueError(f"profile must be one of {', '.join(map(repr, module.PROFILES))}; got {profile!r}.")
+    p = module.PROFILES[profile]
+    names = tuple(datasets_ or p.datasets)
+    model_names = tuple(models or p.models)
+    unknown = [m for m in model_names if m not in module.ALL_MODELS]
+    if unknown:
+        raise ValueError(f"models must be among {', '.join(module.ALL_MODELS)}; got {', '.join(unknown)}.")
+    n_seeds = p.seeds if seeds is None else seeds
+    if n_seeds < 1:
+        raise ValueError(f"seeds must be an integer >= 1; got {n_seeds}.")
+    jobs = []
+    for dataset_name in names:
+        ds = datasets.load(dataset_name)
+        for model in model_names:
+            model_cfg = reference_config(model, dataset_name, architecture=p.architecture, **dict(p.overrides))
+            cfg = TrainConfig(model=model_cfg, steps=p.steps, batch_size=p.batch_size,
+                              checkpoint_every=p.checkpoint_every)
+            train_config = {k: v for k, v in cfg.to_dict().items() if k not in _RESUME_FREE}
+            train_config["model"] = {k: (list(v) if isinstance(v, tuple) else v)
+                                     for k, v in train_config["model"].items()}
+            for seed in range(n_seeds):
+                jobs.append(Job(
+                    suite=suite, protocol_version=module.PROTOCOL_VERSION, profile=profile, dataset=dataset_name,
+                    dataset_hash=ds.content_hash, model=model, seed=seed, train_config=train_config,
+                    eval_samples=min(p.eval_samples, len(ds)), eval_settings=_settings_dict(p.eval),
+                    discrete_latents=module.is_quantized(model),
+                ))
+    return jobs
+
+
+def _settings_dict(settings) -> dict:
+    d = dataclasses.asdict(settings)
+    d["families"] = list(d["families"])
+    return d
+
+
+def _worker_init(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _run_in_worker(job: Job, out: str, db: str, device: str) -> JobOutcome:
+    return run_job(job, out=Path(out), db=Path(db), device=device, progress=False)
+
+
+def run_jobs(jobs: list[Job], *, out: Path, db: Path, device: str = "auto", n_workers: int = 1,
+             progress: bool = True) -> list[JobOutcome]:
+    """Run every job (skipping stored ones); returns the outcomes in the order the jobs finished."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    outcomes: list[JobOutcome] = []
+    bar = tqdm(total=len(jobs), desc="jobs", unit="job", disable=not progress)
+    try:
+        if n_workers <= 1:
+            for job in jobs:
+                bar.set_postfix_str(job.label)
+                outcomes.append(run_job(job, out=out, db=db, device=device, progress=progress))
+                bar.update()
+        else:
+            import multiprocessing as mp
+
+            threads = max(1, (os.cpu_count() or 1) // n_workers)
+            with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
+                                     initargs=(threads,)) as pool:
+                futures = {pool.submit(_run_in_worker, job, str(out), str(db), device): job for job in jobs}
+                for fut in as_completed(futures):
+                    outcomes.append(fut.result())
+                    bar.set_postfix_str(futures[fut].label)
+                    bar.update()
+    finally:
+        bar.close()
+    return outcomes
