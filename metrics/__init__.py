@@ -24,8 +24,15 @@ from metrics._results import (  # noqa: E402
     SAPResult,
     SparsityResult,
 )
+from metrics.dci import dci  # noqa: E402
+from metrics.factor_vae import beta_vae_score, factor_vae_score  # noqa: E402
+from metrics.modularity import modularity_explicitness  # noqa: E402
+from metrics.reconstruction import psnr  # noqa: E402
+from metrics.sap import sap  # noqa: E402
+from metrics.sparsity import sparsity  # noqa: E402
 
 __all__ = [
+    "dci", "sap", "modularity_explicitness", "factor_vae_score", "beta_vae_score", "sparsity", "psnr",
     "METRIC_VERSIONS",
     "MetricResult",
     "InfoMECResult",
