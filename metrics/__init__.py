@@ -45,3 +45,11 @@ __all__ = [
     "SparsityResult",
     "PSNRResult",
 ]
+
+from metrics.mutual_info import bin_edges, encode_sources, entropy, mutual_info_matrix  # noqa: E402
+
+__all__ += ["mutual_info_matrix", "entropy", "encode_sources", "bin_edges"]
+from metrics.infomec import infomec, normalized_mutual_info  # noqa: E402
+from metrics.mig import mig  # noqa: E402
+
+__all__ += ["infomec", "normalized_mutual_info", "mig"]

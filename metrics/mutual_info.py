@@ -1,0 +1,343 @@
+"""Mutual information between ground-truth factors and latents, and factor entropies.
+
+Two estimators:
+
+* ``"plugin"``: the plug-in (maximum-likelihood) estimate on a contingency table,
+  :math:`I(s; z) = \\sum_{a,b} p_{ab} \\log \\frac{p_{ab}}{p_a p_b}` in nats, with latents
+  discretised into equal-width bins over the sample's [min, max] (``bins=20`` is
+  disentanglement_lib's ``histogram_discretizer``: ``np.digitize(z, np.histogram(z, 20)[1][:-1])``),
+  numpy's ``"auto"`` rule, or taken as categories (``bins=None``: every distinct value is one
+  class, as InfoMEC does for discrete latents). All K x L tables are filled in one pass over the
+  samples by a numba kernel; values equal ``sklearn.metrics.mutual_info_score`` on the same codes.
+* ``"knn"``: the nearest-neighbour estimator for a continuous variable and a discrete one (Ross,
+  2014, PLoS ONE 9(2): e87357), as ``sklearn.feature_selection.mutual_info_classif`` computes it,
+  but using the one-dimensional structure (one sort per latent, windows and galloping searches)
+  instead of k-d trees.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import digamma
+
+from metrics import _kernels
+from metrics._validation import (
+    check_choice,
+    check_consistent_samples,
+    check_int,
+    check_latents,
+    check_random_state,
+    check_sources,
+)
+
+__all__ = ["mutual_info_matrix", "entropy", "encode_sources", "bin_edges"]
+
+# Above this many samples the histogram kernel runs on all cores (private tables per chunk).
+# Measured on 2 cores (benchmarks/mi_speed.py): below ~2e5 samples thread start-up costs more than
+# it saves, and a busy second core makes the parallel kernel slower than the serial one.
+PARALLEL_MIN_SAMPLES = 200_000
+# Factors are packed into groups whose combined class count stays below this cap (see _kernels).
+GROUP_CAP = 1024
+# Source ranges wider than this (max - min + 1) are label-encoded with np.unique instead of offset.
+_MAX_OFFSET_RANGE = 1 << 20
+
+
+def encode_sources(sources) -> tuple[np.ndarray, np.ndarray]:
+    """Map each factor column to class codes 0..n_k-1 and return (codes, n_classes).
+
+    Equivalent to ``sklearn.preprocessing.LabelEncoder`` per column (order-preserving). Classes
+    that never occur get no code, so ``n_classes[k]`` is the number of distinct values of column k.
+    """
+    s = check_sources(sources)
+    codes = np.empty(s.shape, dtype=np.int64)
+    n_classes = np.empty(s.shape[1], dtype=np.int64)
+    for k in range(s.shape[1]):
+        uniq, inv = np.unique(s[:, k], return_inverse=True)
+        codes[:, k] = inv.reshape(-1)
+        n_classes[k] = uniq.size
+    return codes, n_classes
+
+
+def entropy(sources) -> np.ndarray:
+    """Plug-in entropy of each factor, in nats.
+
+    .. math:: H(s_k) = -\\sum_a p_a \\log p_a
+
+    Parameters
+    ----------
+    sources : array-like of shape (n_samples, n_factors)
+        Integer class labels.
+
+    Returns
+    -------
+    ndarray of shape (n_factors,)
+        Entropies in nats; 0 for a constant factor. Equals
+        ``sklearn.metrics.mutual_info_score(s, s)`` per column.
+
+    Examples
+    --------
+    >>> import numpy as np, metrics
+    >>> metrics.entropy(np.array([[0, 1], [1, 1], [0, 1], [1, 1], [0, 1], [1, 1]])).round(6)
+    array([0.693147, 0.      ])
+    """
+    s = check_sources(sources)
+    out = np.empty(s.shape[1])
+    for k in range(s.shape[1]):
+        counts = _class_counts(s[:, k])
+        out[k] = _entropy_from_counts(counts)
+    return out
+
+
+def bin_edges(column: np.ndarray, bins) -> np.ndarray:
+    """Equal-width bin edges of one latent column, exactly as ``np.histogram(column, bins)``.
+
+    For an integer ``bins`` only the column's min and max matter, so the edges are computed from a
+    two-element array of the column's dtype (no second pass over the data).
+    """
+    if isinstance(bins, str):
+        return np.histogram_bin_edges(column, bins=bins)
+    lo, hi = column.min(), column.max()
+    return np.histogram_bin_edges(np.array([lo, hi], dtype=column.dtype), bins=bins)
+
+
+def mutual_info_matrix(
+    sources,
+    latents,
+    *,
+    bins=20,
+    estimator: str = "plugin",
+    n_neighbors: int = 3,
+    random_state=0,
+    parallel: bool | None = None,
+) -> np.ndarray:
+    """Mutual information I(s_k; z_j) between every factor and every latent, in nats.
+
+    Parameters
+    ----------
+    sources : array-like of shape (n_samples, n_factors)
+        Integer class labels of the ground-truth factors (any integer values; they are treated as
+        categories).
+    latents : array-like of shape (n_samples, n_latents)
+        The representation (numpy array or torch tensor; float or integer).
+    bins : int >= 2, "auto" or None, default=20
+        Plug-in estimator only. An integer gives that many equal-width bins per latent over the
+        sample's [min, max] (disentanglement_lib: 20); "auto" uses numpy's rule (max of Sturges and
+        Freedman-Diaconis) per latent; None treats each distinct latent value as one category.
+    estimator : {"plugin", "knn"}, default="plugin"
+        "knn" is the continuous-discrete nearest-neighbour estimator (Ross 2014), equal to
+        ``sklearn.feature_selection.mutual_info_classif(z_j[:, None], s_k, n_neighbors=...)`` up
+        to its random tie-breaking jitter; ``bins`` is then ignored.
+    n_neighbors : int >= 1, default=3
+        Neighbours for ``estimator="knn"`` (scikit-learn's default is 3; InfoMEC uses 10).
+    random_state : int, Generator or None, default=0
+        Seed of the 1e-10 tie-breaking jitter of the kNN estimator (as scikit-learn adds).
+    parallel : bool or None, default=None
+        Use the multi-threaded histogram kernel; None chooses it above
+        ``PARALLEL_MIN_SAMPLES`` samples. Results are identical either way (integer counts).
+
+    Returns
+    -------
+    ndarray of shape (n_factors, n_latents)
+        Mutual information in nats, >= 0.
+
+    Raises
+    ------
+    ValueError
+        Bad shapes, NaN/inf, mismatched sample counts, non-integer sources, or fewer samples than
+        bins.
+
+    References
+    ----------
+    Chen et al. (2018), Isolating Sources of Disentanglement in VAEs, arXiv:1802.04942 (MIG);
+    Locatello et al. (2019), disentanglement_lib ``utils.histogram_discretize``;
+    Ross (2014), Mutual Information between Discrete and Continuous Data Sets, PLoS ONE 9(2).
+
+    Examples
+    --------
+    >>> import numpy as np, metrics
+    >>> s = np.array([[0], [0], [1], [1], [2], [2]])
+    >>> z = np.array([[0.0], [0.1], [1.0], [1.1], [2.0], [2.1]])
+    >>> metrics.mutual_info_matrix(s, z, bins=3).round(6)
+    array([[1.098612]])
+    """
+    s = check_sources(sources)
+    z = check_latents(latents)
+    n = check_consistent_samples(sources=s, latents=z)
+    estimator = check_choice(estimator, "estimator", ("plugin", "knn"))
+    if estimator == "knn":
+        n_neighbors = check_int(n_neighbors, "n_neighbors", min_value=1)
+        return _knn_matrix(s, z, n_neighbors, check_random_state(random_state))
+    bins = _check_bins(bins, n)
+    codes, sizes = _source_codes(s)
+    if bins is None:
+        lat_codes, lat_sizes = encode_sources(z)
+        return _plugin_from_codes(codes, sizes, lat_codes, lat_sizes, parallel)
+    return _plugin_binned(codes, sizes, z, bins, parallel)
+
+
+# ---------------------------------------------------------------------------------------------
+# plug-in estimator
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_bins(bins, n: int):
+    if bins is None or (isinstance(bins, str) and bins == "auto"):
+        return bins
+    if isinstance(bins, str):
+        raise ValueError(f"bins must be an integer >= 2, 'auto' or None; got {bins!r}.")
+    bins = check_int(bins, "bins", min_value=2)
+    if n < bins:
+        raise ValueError(
+            f"bins must not exceed the number of samples; got bins={bins} with {n} samples. "
+            f"Pass more samples or fewer bins."
+        )
+    return bins
+
+
+def _class_counts(column: np.ndarray) -> np.ndarray:
+    lo = int(column.min())
+    width = int(column.max()) - lo + 1
+    if width <= _MAX_OFFSET_RANGE:
+        counts = np.bincount(column - lo, minlength=width)
+        return counts[counts > 0]
+    return np.unique(column, return_counts=True)[1]
+
+
+def _entropy_from_counts(counts: np.ndarray) -> float:
+    counts = counts[counts > 0].astype(np.float64)
+    total = counts.sum()
+    p = counts / total
+    return float(max(0.0, -(p * np.log(p)).sum()))
+
+
+def _source_codes(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Class codes for the kernel without a sort: ``((array, offset), sizes)``.
+
+    The kernel reads ``array[i, k] - offset[k]``. When a column's range is small the original
+    array is used with its minimum as offset (no copy; unused values inside the range are empty
+    rows of the contingency table and change nothing); otherwise the column is label-encoded.
+    """
+    lo = s.min(axis=0).astype(np.int64)
+    hi = s.max(axis=0).astype(np.int64)
+    widths = hi - lo + 1
+    if np.all(widths <= _MAX_OFFSET_RANGE):
+        return (s, lo), widths
+    codes, sizes = encode_sources(s)
+    return (codes, np.zeros(s.shape[1], dtype=np.int64)), sizes
+
+
+def _groups(sizes: np.ndarray, max_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[int]]]:
+    """Pack factors (in order) into groups whose combined size stays <= GROUP_CAP."""
+    group_of = np.empty(sizes.size, dtype=np.int64)
+    stride = np.empty(sizes.size, dtype=np.int64)
+    members: list[list[int]] = []
+    product = 0
+    for k, size in enumerate(sizes.tolist()):
+        if not members or product * size > GROUP_CAP:
+            members.append([])
+            product = 1
+        group_of[k] = len(members) - 1
+        stride[k] = product
+        product *= size
+        members[-1].append(k)
+    group_sizes = np.array([int(np.prod(sizes[m])) for m in members], dtype=np.int64)
+    return group_of, stride, group_sizes, members
+
+
+def _run_joint_kernel(source_pair, sizes, latents, edges, nbins, parallel):
+    """Joint counts for every (factor, latent): list over k of arrays (L, size_k, max_bins)."""
+    src, offset = source_pair
+    n, n_latents = latents.shape
+    max_bins = int(nbins.max())
+    group_of, stride, group_sizes, members = _groups(sizes, max_bins)
+    group_offset = np.concatenate([[0], np.cumsum(group_sizes)[:-1]]).astype(np.int64)
+    total = int(group_sizes.sum())
+    scale = nbins / (edges[np.arange(n_latents), nbins] - edges[:, 0])
+    use_parallel = n >= PARALLEL_MIN_SAMPLES if parallel is None else bool(parallel)
+    kernel = _kernels.joint_counts_parallel if use_parallel else _kernels.joint_counts_serial
+    counts = kernel(
+        np.ascontiguousarray(latents), edges, nbins, scale, np.ascontiguousarray(src), offset,
+        group_of, stride, len(members), group_offset, total, max_bins,
+    ).reshape(n_latents, total, max_bins)
+    joint = [None] * sizes.size
+    for m, ks in enumerate(members):
+        block = counts[:, group_offset[m]:group_offset[m] + group_sizes[m], :]
+        # combined code = sum_k c_k * stride_k with strides increasing along ks: C-order reversed
+        shaped = block.reshape((n_latents,) + tuple(int(sizes[k]) for k in reversed(ks)) + (max_bins,))
+        for pos, k in enumerate(reversed(ks)):
+            other = tuple(1 + q for q in range(len(ks)) if q != pos)
+            joint[k] = shaped.sum(axis=other) if other else shaped
+    return joint
+
+
+def _mi_from_joint(joint: np.ndarray) -> np.ndarray:
+    """MI (nats) for each table in a stack (L, A, B) of contingency tables."""
+    joint = joint.astype(np.float64)
+    n = joint.sum(axis=(1, 2), keepdims=True)
+    pa = joint.sum(axis=2, keepdims=True)
+    pb = joint.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(joint > 0, joint / n * np.log(joint * n / (pa * pb)), 0.0)
+    return np.clip(terms.sum(axis=(1, 2)), 0.0, None)
+
+
+def _plugin_binned(source_pair, sizes, z: np.ndarray, bins, parallel) -> np.ndarray:
+    lo, hi, bad = _kernels.column_ranges(np.ascontiguousarray(z))
+    if bad >= 0:  # unreachable after check_latents; kept so the kernel's flag is never ignored
+        raise ValueError(f"latents contains NaN or infinity (first at row {bad}).")
+    per_latent = []
+    for j in range(z.shape[1]):
+        if isinstance(bins, str):
+            per_latent.append(np.histogram_bin_edges(z[:, j], bins=bins).astype(np.float64))
+        else:
+            pair = np.array([lo[j], hi[j]]).astype(z.dtype)
+            per_latent.append(np.histogram_bin_edges(pair, bins=bins).astype(np.float64))
+    nbins = np.array([e.size - 1 for e in per_latent], dtype=np.int64)
+    edges = np.zeros((z.shape[1], int(nbins.max()) + 1))
+    for j, e in enumerate(per_latent):
+        edges[j, : e.size] = e
+        edges[j, e.size:] = e[-1]
+    joint = _run_joint_kernel(source_pair, sizes, z, edges, nbins, parallel)
+    return np.stack([_mi_from_joint(t) for t in joint])
+
+
+def _plugin_from_codes(source_pair, sizes, lat_codes, lat_sizes, parallel) -> np.ndarray:
+    """Plug-in MI with latents already given as category codes 0..n_j-1 (bins=None)."""
+    n_latents = lat_codes.shape[1]
+    nbins = lat_sizes.astype(np.int64)
+    edges = np.zeros((n_latents, int(nbins.max()) + 1))
+    for j in range(n_latents):  # unit-width bins [c, c+1): code c lands in bin c exactly
+        edges[j, : nbins[j] + 1] = np.arange(nbins[j] + 1)
+        edges[j, nbins[j] + 1:] = nbins[j]
+    joint = _run_joint_kernel(source_pair, sizes, lat_codes.astype(np.float64), edges, nbins, parallel)
+    return np.stack([_mi_from_joint(t) for t in joint])
+
+
+# ---------------------------------------------------------------------------------------------
+# kNN estimator (continuous latent, discrete factor)
+# ---------------------------------------------------------------------------------------------
+
+
+def _knn_matrix(s: np.ndarray, z: np.ndarray, n_neighbors: int, rng: np.random.Generator) -> np.ndarray:
+    n, n_latents = z.shape
+    codes, n_classes = encode_sources(s)
+    x = z.astype(np.float64)
+    # As scikit-learn's mutual_info_classif: scale each continuous column to unit variance
+    # (without centring) and add 1e-10 * max(1, mean|x|) Gaussian jitter to break ties.
+    std = x.std(axis=0)
+    x = x / np.where(std == 0, 1.0, std)
+    x += 1e-10 * np.maximum(1.0, np.mean(np.abs(x), axis=0)) * rng.standard_normal(size=x.shape)
+    table = digamma(np.arange(n + 1, dtype=np.float64))
+    table[0] = 0.0
+    out = np.zeros((s.shape[1], n_latents))
+    for j in range(n_latents):
+        order = np.argsort(x[:, j], kind="stable")
+        values = np.ascontiguousarray(x[order, j])
+        for k in range(s.shape[1]):
+            labels = np.ascontiguousarray(codes[order, k])
+            used, sk, snx, sm = _kernels.knn_mi_cd_terms(values, labels, int(n_classes[k]), n_neighbors, table)
+            if used == 0:
+                continue
+            mi = table[used] + sk / used - snx / used - sm / used
+            out[k, j] = max(0.0, mi)
+    return out
