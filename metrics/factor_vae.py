@@ -346,8 +346,8 @@ def beta_vae_score(
 
     with _progress(n_train + n_eval, "BetaVAE score", progress) as bar:
         x_train, y_train = _beta_vae_points(sampler, n_train, batch_size, rng, bar)
-        seed = seed_from(rng)
         x_eval, y_eval = _beta_vae_points(sampler, n_eval, batch_size, rng, bar)
+    seed = seed_from(rng)  # drawn after sampling, so the sampling stream is disentanglement_lib's order
 
     if np.unique(y_train).size < 2:
         predict = lambda x: np.full(x.shape[0], y_train[0])  # noqa: E731

@@ -103,11 +103,14 @@ def modularity_explicitness(
     --------
     >>> import numpy as np
     >>> from metrics import modularity_explicitness
-    >>> sources = np.array([[0, 0], [0, 1], [1, 0], [1, 1], [0, 0], [1, 1]])
-    >>> latents = np.array([[0.1, 0.0], [0.0, 1.1], [0.9, 0.1], [1.0, 1.0], [0.2, 0.1], [1.1, 0.9]])
-    >>> r = modularity_explicitness(sources, latents, sources_test=sources, latents_test=latents, num_bins=2)
+    >>> sources = np.array([[0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2]])
+    >>> latents = np.array([[0.0, 0.1], [0.1, 1.0], [0.05, 2.1], [1.0, 0.0], [0.9, 1.1], [0.95, 2.0]])
+    >>> r = modularity_explicitness(sources, latents, sources_test=sources, latents_test=latents, num_bins=3)
     >>> r.modularity, r.explicitness
     (1.0, 1.0)
+    >>> r.mutual_info.round(4)  # nats: log 2 and log 3 on the diagonal
+    array([[0.6931, 0.    ],
+           [0.    , 1.0986]])
     """
     rng = check_random_state(random_state)
     data = train_test(sources, latents, sources_test, latents_test, test_size=test_size, rng=rng)
