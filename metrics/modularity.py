@@ -129,7 +129,7 @@ def modularity_explicitness(
                 f"mutual_info must have shape (n_factors, n_latents) = ({n_factors}, {n_latents}); got shape {mi.shape}."
             )
         if (mi < 0).any():
-            raise ValueError(f"mutual_info must be non-negative (nats); got minimum {mi.min()!r}.")
+            raise ValueError(f"mutual_info must be non-negative (nats); got minimum {float(mi.min())}.")
     per_latent, modularity = _modularity_from_mutual_info(mi)
 
     x_tr = np.asarray(z_tr, dtype=np.float64)
