@@ -24,100 +24,136 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-# Samples per chunk of the parallel histogram kernel; each chunk owns a private table.
-PARALLEL_CHUNK = 1 << 16
-
-
 @njit(cache=True)
 def column_ranges(x):
-    """Per-column min and max of a 2D array (as float64) and the first row holding NaN/inf (or -1)."""
-    n, m = x.shape
-    lo = np.empty(m, dtype=np.float64)
-    hi = np.empty(m, dtype=np.float64)
-    bad = -1
-    for j in range(m):
-        lo[j] = x[0, j]
-        hi[j] = x[0, j]
-    for i in range(n):
-        for j in range(m):
-            v = np.float64(x[i, j])
-            if v < lo[j]:
-                lo[j] = v
-            elif v > hi[j]:
-                hi[j] = v
-            if bad < 0 and not np.isfinite(v):
-                bad = i
-    return lo, hi, bad
+    """Per-column min and max of a 2D array (in its own dtype) and whether all values are finite.
 
-
-@njit(cache=True)
-def _bin_of(v, e, nb, scale):
-    """Equal-width bin of ``v`` in 0..nb-1, identical to ``np.digitize(v, e[:-1]) - 1``.
-
-    The arithmetic guess is corrected against the exact edges, so rounding in ``scale`` can never
-    move a value into a neighbouring bin.
+    One pass, in row blocks with the column loop outside so that each column's running min, max
+    and finiteness flag stay in registers. ``abs(v) <= largest`` is False for NaN and +-inf.
     """
-    b = int((v - e[0]) * scale)
-    if b < 0:
-        b = 0
-    elif b > nb - 1:
-        b = nb - 1
-    while b + 1 < nb and v >= e[b + 1]:
-        b += 1
-    while b > 0 and v < e[b]:
-        b -= 1
-    return b
+    n, m = x.shape
+    lo = x[0].copy()
+    hi = x[0].copy()
+    finite = True
+    for b0 in range(0, n, 256):
+        b1 = min(n, b0 + 256)
+        for j in range(m):
+            low = lo[j]
+            high = hi[j]
+            ok = True
+            for i in range(b0, b1):
+                v = x[i, j]
+                low = min(low, v)
+                high = max(high, v)
+                ok &= abs(v) <= _LARGEST
+            lo[j] = low
+            hi[j] = high
+            finite &= ok
+    return lo, hi, finite
 
 
-def _joint_counts_impl(latents, edges, nbins, scale, sources, src_offset, group_of, src_stride,
-                       n_groups, group_offset, total_groups, max_bins, start, stop, counts):
-    """Add the samples [start, stop) into ``counts`` (flat: latent, group code, bin)."""
+_LARGEST = np.finfo(np.float64).max
+
+
+BLOCK = 1024  # samples per block: the block's bins and codes stay in L1/L2 cache
+
+
+def _joint_counts_impl(latents, e0, scale, tol, edges, nbins, sources, src_offset, members, member_start,
+                       src_stride, group_offset, total_groups, max_bins, start, stop, counts):
+    """Add samples [start, stop) into ``counts`` (flat index: (latent, group code, bin)).
+
+    Per block of samples: (1) the combined class code of each factor group; (2) the bin of each
+    latent value, by arithmetic ``floor((v - e0) * scale)``, checked against the exact edges only
+    when the value lies within ``tol`` of a bin boundary (so the result always equals
+    ``np.digitize(v, edges[:-1]) - 1``); (3) one increment per (latent, group).
+    """
     n_latents = latents.shape[1]
     n_factors = sources.shape[1]
-    codes = np.zeros(n_groups, dtype=np.int64)
-    bins = np.empty(n_latents, dtype=np.int64)
-    for i in range(start, stop):
-        for m in range(n_groups):
-            codes[m] = group_offset[m]
-        for k in range(n_factors):
-            codes[group_of[k]] += (np.int64(sources[i, k]) - src_offset[k]) * src_stride[k]
+    n_groups = group_offset.shape[0]
+    bins = np.empty((n_latents, BLOCK), dtype=np.int32)
+    codes = np.empty((n_groups, BLOCK), dtype=np.int32)
+    shifted = np.empty((n_factors, BLOCK), dtype=np.int32)
+    near = np.empty(BLOCK, dtype=np.bool_)
+    for b0 in range(start, stop, BLOCK):
+        nb = min(BLOCK, stop - b0)
+        # (1) factor codes
+        for t in range(nb):
+            for k in range(n_factors):
+                shifted[k, t] = sources[b0 + t, k] - src_offset[k]
+        for g in range(n_groups):
+            cg = codes[g]
+            g0 = np.int32(group_offset[g])
+            for t in range(nb):
+                cg[t] = g0
+            for q in range(member_start[g], member_start[g + 1]):
+                k = members[q]
+                st = np.int32(src_stride[k])
+                sk = shifted[k]
+                for t in range(nb):
+                    cg[t] += sk[t] * st
+        # (2) latent bins
         for j in range(n_latents):
-            bins[j] = _bin_of(np.float64(latents[i, j]), edges[j], nbins[j], scale[j])
+            bj = bins[j]
+            e0j = e0[j]
+            sj = scale[j]
+            tj = tol[j]
+            top = np.int32(nbins[j] - 1)
+            any_near = False
+            for t in range(nb):
+                u = (np.float64(latents[b0 + t, j]) - e0j) * sj
+                b = np.int32(u)
+                f = u - b
+                flag = (f < tj) | (f > 1.0 - tj)
+                near[t] = flag
+                any_near |= flag
+                bj[t] = min(max(b, np.int32(0)), top)
+            if any_near:
+                ej = edges[j]
+                for t in range(nb):
+                    if near[t]:
+                        v = np.float64(latents[b0 + t, j])
+                        b = bj[t]
+                        while b < top and v >= ej[b + 1]:
+                            b += 1
+                        while b > 0 and v < ej[b]:
+                            b -= 1
+                        bj[t] = b
+        # (3) increments
         for j in range(n_latents):
-            base = j * total_groups
-            b = bins[j]
-            for m in range(n_groups):
-                counts[(base + codes[m]) * max_bins + b] += 1
+            bj = bins[j]
+            base = j * total_groups * max_bins
+            for g in range(n_groups):
+                cg = codes[g]
+                for t in range(nb):
+                    counts[base + cg[t] * max_bins + bj[t]] += 1
 
 
-_joint_counts_serial_body = njit(cache=True)(_joint_counts_impl)
+_joint_counts_block = njit(cache=True)(_joint_counts_impl)
 
 
 @njit(cache=True)
-def joint_counts_serial(latents, edges, nbins, scale, sources, src_offset, group_of, src_stride,
-                        n_groups, group_offset, total_groups, max_bins):
-    counts = np.zeros(latents.shape[1] * total_groups * max_bins, dtype=np.int64)
-    _joint_counts_serial_body(latents, edges, nbins, scale, sources, src_offset, group_of, src_stride,
-                              n_groups, group_offset, total_groups, max_bins, 0, latents.shape[0], counts)
-    return counts
+def joint_counts_serial(latents, e0, scale, tol, edges, nbins, sources, src_offset, members, member_start,
+                        src_stride, group_offset, total_groups, max_bins, counts):
+    """Fill ``counts`` (zeros, flat) with all samples on one thread."""
+    _joint_counts_block(latents, e0, scale, tol, edges, nbins, sources, src_offset, members, member_start,
+                        src_stride, group_offset, total_groups, max_bins, 0, latents.shape[0], counts)
 
 
 @njit(cache=True, parallel=True)
-def joint_counts_parallel(latents, edges, nbins, scale, sources, src_offset, group_of, src_stride,
-                          n_groups, group_offset, total_groups, max_bins):
+def joint_counts_parallel(latents, e0, scale, tol, edges, nbins, sources, src_offset, members, member_start,
+                          src_stride, group_offset, total_groups, max_bins, counts, n_parts):
+    """Same result as the serial kernel; ``n_parts`` contiguous sample ranges, one private table each."""
     n = latents.shape[0]
-    size = latents.shape[1] * total_groups * max_bins
-    n_chunks = (n + PARALLEL_CHUNK - 1) // PARALLEL_CHUNK
-    partial = np.zeros((n_chunks, size), dtype=np.int64)
-    for c in prange(n_chunks):
-        start = c * PARALLEL_CHUNK
-        stop = min(n, start + PARALLEL_CHUNK)
-        _joint_counts_serial_body(latents, edges, nbins, scale, sources, src_offset, group_of, src_stride,
-                                  n_groups, group_offset, total_groups, max_bins, start, stop, partial[c])
-    counts = np.zeros(size, dtype=np.int64)
-    for c in range(n_chunks):
-        counts += partial[c]
-    return counts
+    size = counts.shape[0]
+    partial = np.zeros((n_parts, size), dtype=counts.dtype)
+    for p in prange(n_parts):
+        start = (n * p) // n_parts
+        stop = (n * (p + 1)) // n_parts
+        _joint_counts_block(latents, e0, scale, tol, edges, nbins, sources, src_offset, members, member_start,
+                            src_stride, group_offset, total_groups, max_bins, start, stop, partial[p])
+    for p in range(n_parts):
+        for c in range(size):
+            counts[c] += partial[p, c]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,44 +178,6 @@ def _kth_neighbour_distance(x, p, n, k):
         if best < 0.0 or reach < best:
             best = reach
     return best
-
-
-@njit(cache=True)
-def _count_within(sorted_all, p, radius):
-    """Number of values v in sorted_all with |v - sorted_all[p]| <= radius (self included).
-
-    Exponential then binary search outwards from position p; the predicate is evaluated as
-    ``abs(v - c) <= radius`` exactly as a radius query would, never as ``c + radius``.
-    """
-    n = sorted_all.shape[0]
-    c = sorted_all[p]
-    # right end: last index r with sorted_all[r] - c <= radius
-    step = 1
-    hi = p
-    while hi + step < n and sorted_all[hi + step] - c <= radius:
-        hi += step
-        step *= 2
-    top = min(n - 1, hi + step)
-    while hi < top:  # invariant: sorted_all[hi] ok; answer in [hi, top]
-        mid = (hi + top + 1) // 2
-        if sorted_all[mid] - c <= radius:
-            hi = mid
-        else:
-            top = mid - 1
-    # left end: first index l with c - sorted_all[l] <= radius
-    step = 1
-    lo = p
-    while lo - step >= 0 and c - sorted_all[lo - step] <= radius:
-        lo -= step
-        step *= 2
-    bottom = max(0, lo - step)
-    while bottom < lo:
-        mid = (bottom + lo) // 2
-        if c - sorted_all[mid] <= radius:
-            lo = mid
-        else:
-            bottom = mid + 1
-    return hi - lo + 1
 
 
 @njit(cache=True)
@@ -224,6 +222,11 @@ def knn_mi_cd_terms(values_sorted, labels_sorted, n_classes, n_neighbors, digamm
     sum_nx = 0.0
     sum_m = 0.0
     u = 0
+    # Radius counts by walking the window boundaries from the previous sample's: samples come in
+    # sorted order, so the boundaries move little from one sample to the next (amortised O(1)).
+    # The predicate is evaluated as |v - c| <= radius, exactly as a radius query would.
+    lo = 0
+    hi = 0
     for i in range(n):
         if not keep[i]:
             continue
@@ -233,9 +236,41 @@ def knn_mi_cd_terms(values_sorted, labels_sorted, n_classes, n_neighbors, digamm
         seg = by_class[starts[c]:starts[c + 1]]
         r = _kth_neighbour_distance(seg, pos_in_class[i], nc, k)
         radius = np.nextafter(r, 0.0)  # points strictly closer than the k-th neighbour, as sklearn
-        m = _count_within(used_values, u, radius)
+        c = used_values[u]
+        if hi < u:
+            hi = u
+        while hi + 1 < n_used and used_values[hi + 1] - c <= radius:
+            hi += 1
+        while hi > u and used_values[hi] - c > radius:
+            hi -= 1
+        if lo > u:
+            lo = u
+        while lo > 0 and c - used_values[lo - 1] <= radius:
+            lo -= 1
+        while lo < u and c - used_values[lo] > radius:
+            lo += 1
+        m = hi - lo + 1
         sum_k += digamma_table[k]
         sum_nx += digamma_table[nc]
         sum_m += digamma_table[m]
         u += 1
     return n_used, sum_k, sum_nx, sum_m
+
+
+@njit(cache=True, parallel=True)
+def knn_mi_cd_factors(values_sorted, labels_sorted, n_classes, n_neighbors, digamma_table):
+    """``knn_mi_cd_terms`` for every factor column of ``labels_sorted`` (N, K), one thread per factor.
+
+    Returns an array (K, 4): n_used, sum psi(k_i), sum psi(N_x_i), sum psi(m_i). Each factor is
+    computed by the serial kernel, so the result does not depend on the number of threads.
+    """
+    n_factors = labels_sorted.shape[1]
+    out = np.zeros((n_factors, 4), dtype=np.float64)
+    for k in prange(n_factors):
+        used, sk, snx, sm = knn_mi_cd_terms(values_sorted, np.ascontiguousarray(labels_sorted[:, k]),
+                                            n_classes[k], n_neighbors, digamma_table)
+        out[k, 0] = used
+        out[k, 1] = sk
+        out[k, 2] = snx
+        out[k, 3] = sm
+    return out

@@ -78,17 +78,19 @@ def _check_2d(arr: np.ndarray, name: str, columns: str, min_samples: int) -> Non
         raise ValueError(f"{name} must have at least one column ({columns} >= 1); got shape {arr.shape}.")
 
 
-def check_latents(latents: Any, *, name: str = "latents", min_samples: int = 1) -> np.ndarray:
+def check_latents(latents: Any, *, name: str = "latents", min_samples: int = 1, check_finite: bool = True) -> np.ndarray:
     """Validate a representation matrix of shape (n_samples, n_latents).
 
     Accepts any real numeric dtype (bool and integers included: discrete codes are latents too).
     Returns the array without copying when it is already a numpy array of a numeric dtype.
+    ``check_finite=False`` skips the NaN/inf scan for callers that fold it into their own pass
+    over the data (they must then raise the same message).
     """
     arr = as_numpy(latents, name)
     if arr.dtype == object or arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}.")
     _check_2d(arr, name, "n_latents", min_samples)
-    bad = first_nonfinite_row(arr)
+    bad = first_nonfinite_row(arr) if check_finite else -1
     if bad >= 0:
         raise ValueError(f"{name} contains NaN or infinity (first at row {bad}).")
     return arr
@@ -115,7 +117,7 @@ def check_sources(sources: Any, *, name: str = "sources", min_samples: int = 1) 
             row = int(frac[0])
             col = int(np.flatnonzero(arr[row] != np.round(arr[row]))[0])
             raise ValueError(
-                f"{name} must hold integer class labels; got non-integer value {arr[row, col]!r} at row {row}, "
+                f"{name} must hold integer class labels; got non-integer value {arr[row, col].item()!r} at row {row}, "
                 f"column {col}. Label-encode each factor first, e.g. np.unique(col, return_inverse=True)[1]."
             )
         arr = arr.astype(np.int64)

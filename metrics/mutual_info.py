@@ -17,6 +17,7 @@ Two estimators:
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from scipy.special import digamma
 
@@ -28,6 +29,7 @@ from metrics._validation import (
     check_latents,
     check_random_state,
     check_sources,
+    first_nonfinite_row,
 )
 
 __all__ = ["mutual_info_matrix", "entropy", "encode_sources", "bin_edges"]
@@ -40,6 +42,8 @@ PARALLEL_MIN_SAMPLES = 200_000
 GROUP_CAP = 1024
 # Source ranges wider than this (max - min + 1) are label-encoded with np.unique instead of offset.
 _MAX_OFFSET_RANGE = 1 << 20
+# Refuse contingency tables larger than this many cells (about 200 MB of int32 counters).
+_MAX_TABLE_CELLS = 50_000_000
 
 
 def encode_sources(sources) -> tuple[np.ndarray, np.ndarray]:
@@ -48,11 +52,15 @@ def encode_sources(sources) -> tuple[np.ndarray, np.ndarray]:
     Equivalent to ``sklearn.preprocessing.LabelEncoder`` per column (order-preserving). Classes
     that never occur get no code, so ``n_classes[k]`` is the number of distinct values of column k.
     """
-    s = check_sources(sources)
-    codes = np.empty(s.shape, dtype=np.int64)
-    n_classes = np.empty(s.shape[1], dtype=np.int64)
-    for k in range(s.shape[1]):
-        uniq, inv = np.unique(s[:, k], return_inverse=True)
+    return _label_encode(check_sources(sources))
+
+
+def _label_encode(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..n_j-1 of the distinct values of each column (floats included), and n_j."""
+    codes = np.empty(x.shape, dtype=np.int64)
+    n_classes = np.empty(x.shape[1], dtype=np.int64)
+    for k in range(x.shape[1]):
+        uniq, inv = np.unique(x[:, k], return_inverse=True)
         codes[:, k] = inv.reshape(-1)
         n_classes[k] = uniq.size
     return codes, n_classes
@@ -161,18 +169,22 @@ def mutual_info_matrix(
     array([[1.098612]])
     """
     s = check_sources(sources)
-    z = check_latents(latents)
+    # The NaN/inf scan of the latents is folded into the min/max pass below (one read, not two).
+    z = check_latents(latents, check_finite=False)
     n = check_consistent_samples(sources=s, latents=z)
     estimator = check_choice(estimator, "estimator", ("plugin", "knn"))
+    lo, hi, finite = _kernels.column_ranges(np.ascontiguousarray(z))
+    if not finite:
+        raise ValueError(f"latents contains NaN or infinity (first at row {first_nonfinite_row(z)}).")
     if estimator == "knn":
         n_neighbors = check_int(n_neighbors, "n_neighbors", min_value=1)
         return _knn_matrix(s, z, n_neighbors, check_random_state(random_state))
     bins = _check_bins(bins, n)
-    codes, sizes = _source_codes(s)
+    source_pair, sizes = _source_codes(s)
     if bins is None:
-        lat_codes, lat_sizes = encode_sources(z)
-        return _plugin_from_codes(codes, sizes, lat_codes, lat_sizes, parallel)
-    return _plugin_binned(codes, sizes, z, bins, parallel)
+        lat_codes, lat_sizes = _label_encode(z)
+        return _plugin_from_codes(source_pair, sizes, lat_codes, lat_sizes, parallel)
+    return _plugin_binned(source_pair, sizes, z, lo, hi, bins, parallel)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,8 +229,9 @@ def _source_codes(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     array is used with its minimum as offset (no copy; unused values inside the range are empty
     rows of the contingency table and change nothing); otherwise the column is label-encoded.
     """
-    lo = s.min(axis=0).astype(np.int64)
-    hi = s.max(axis=0).astype(np.int64)
+    lo, hi, _ = _kernels.column_ranges(np.ascontiguousarray(s))
+    lo = lo.astype(np.int64)
+    hi = hi.astype(np.int64)
     widths = hi - lo + 1
     if np.all(widths <= _MAX_OFFSET_RANGE):
         return (s, lo), widths
@@ -226,9 +239,12 @@ def _source_codes(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (codes, np.zeros(s.shape[1], dtype=np.int64)), sizes
 
 
-def _groups(sizes: np.ndarray, max_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[int]]]:
-    """Pack factors (in order) into groups whose combined size stays <= GROUP_CAP."""
-    group_of = np.empty(sizes.size, dtype=np.int64)
+def _groups(sizes: np.ndarray) -> tuple[list[list[int]], np.ndarray, np.ndarray]:
+    """Pack factors (in order) into groups whose combined size stays <= GROUP_CAP.
+
+    Returns (members of each group, stride of each factor inside its group's combined code,
+    combined size of each group).
+    """
     stride = np.empty(sizes.size, dtype=np.int64)
     members: list[list[int]] = []
     product = 0
@@ -236,33 +252,46 @@ def _groups(sizes: np.ndarray, max_bins: int) -> tuple[np.ndarray, np.ndarray, n
         if not members or product * size > GROUP_CAP:
             members.append([])
             product = 1
-        group_of[k] = len(members) - 1
         stride[k] = product
         product *= size
         members[-1].append(k)
     group_sizes = np.array([int(np.prod(sizes[m])) for m in members], dtype=np.int64)
-    return group_of, stride, group_sizes, members
+    return members, stride, group_sizes
 
 
-def _run_joint_kernel(source_pair, sizes, latents, edges, nbins, parallel):
-    """Joint counts for every (factor, latent): list over k of arrays (L, size_k, max_bins)."""
+def _run_joint_kernel(source_pair, sizes, latents, edges, nbins, tol, parallel):
+    """Joint counts for every (factor, latent): list over k of int arrays (L, size_k, max_bins)."""
     src, offset = source_pair
     n, n_latents = latents.shape
     max_bins = int(nbins.max())
-    group_of, stride, group_sizes, members = _groups(sizes, max_bins)
+    members, stride, group_sizes = _groups(sizes)
+    cells = n_latents * int(group_sizes.sum()) * max_bins
+    if cells > _MAX_TABLE_CELLS:
+        raise ValueError(
+            f"the contingency tables would need {cells:,} cells (latents with up to {max_bins} categories or bins "
+            f"times factors with up to {int(sizes.max())} classes); expected at most {_MAX_TABLE_CELLS:,}. With "
+            f"bins=None every distinct latent value is a category: use bins=20 or estimator='knn' for continuous latents."
+        )
     group_offset = np.concatenate([[0], np.cumsum(group_sizes)[:-1]]).astype(np.int64)
+    member_list = np.array([k for ks in members for k in ks], dtype=np.int64)
+    member_start = np.concatenate([[0], np.cumsum([len(ks) for ks in members])]).astype(np.int64)
     total = int(group_sizes.sum())
-    scale = nbins / (edges[np.arange(n_latents), nbins] - edges[:, 0])
-    use_parallel = n >= PARALLEL_MIN_SAMPLES if parallel is None else bool(parallel)
-    kernel = _kernels.joint_counts_parallel if use_parallel else _kernels.joint_counts_serial
-    counts = kernel(
-        np.ascontiguousarray(latents), edges, nbins, scale, np.ascontiguousarray(src), offset,
-        group_of, stride, len(members), group_offset, total, max_bins,
-    ).reshape(n_latents, total, max_bins)
+    e0 = np.ascontiguousarray(edges[:, 0])
+    scale = nbins / (edges[np.arange(n_latents), nbins] - e0)
+    counts = np.zeros(n_latents * total * max_bins, dtype=np.int32 if n < 2**31 else np.int64)
+    args = (np.ascontiguousarray(latents), e0, scale, tol, edges, nbins, np.ascontiguousarray(src), offset,
+            member_list, member_start, stride, group_offset, total, max_bins, counts)
+    threads = numba.get_num_threads()
+    use_parallel = (n >= PARALLEL_MIN_SAMPLES if parallel is None else bool(parallel)) and threads > 1
+    if use_parallel:
+        _kernels.joint_counts_parallel(*args, threads)
+    else:
+        _kernels.joint_counts_serial(*args)
+    counts = counts.reshape(n_latents, total, max_bins)
     joint = [None] * sizes.size
     for m, ks in enumerate(members):
         block = counts[:, group_offset[m]:group_offset[m] + group_sizes[m], :]
-        # combined code = sum_k c_k * stride_k with strides increasing along ks: C-order reversed
+        # code = sum_k c_k * stride_k with strides increasing along ks: reversed C order
         shaped = block.reshape((n_latents,) + tuple(int(sizes[k]) for k in reversed(ks)) + (max_bins,))
         for pos, k in enumerate(reversed(ks)):
             other = tuple(1 + q for q in range(len(ks)) if q != pos)
@@ -281,23 +310,26 @@ def _mi_from_joint(joint: np.ndarray) -> np.ndarray:
     return np.clip(terms.sum(axis=(1, 2)), 0.0, None)
 
 
-def _plugin_binned(source_pair, sizes, z: np.ndarray, bins, parallel) -> np.ndarray:
-    lo, hi, bad = _kernels.column_ranges(np.ascontiguousarray(z))
-    if bad >= 0:  # unreachable after check_latents; kept so the kernel's flag is never ignored
-        raise ValueError(f"latents contains NaN or infinity (first at row {bad}).")
+def _plugin_binned(source_pair, sizes, z: np.ndarray, lo, hi, bins, parallel) -> np.ndarray:
     per_latent = []
     for j in range(z.shape[1]):
         if isinstance(bins, str):
             per_latent.append(np.histogram_bin_edges(z[:, j], bins=bins).astype(np.float64))
-        else:
-            pair = np.array([lo[j], hi[j]]).astype(z.dtype)
+        else:  # only min and max matter: same edges as np.histogram(z[:, j], bins)
+            pair = np.array([lo[j], hi[j]], dtype=z.dtype)
             per_latent.append(np.histogram_bin_edges(pair, bins=bins).astype(np.float64))
     nbins = np.array([e.size - 1 for e in per_latent], dtype=np.int64)
     edges = np.zeros((z.shape[1], int(nbins.max()) + 1))
     for j, e in enumerate(per_latent):
         edges[j, : e.size] = e
         edges[j, e.size:] = e[-1]
-    joint = _run_joint_kernel(source_pair, sizes, z, edges, nbins, parallel)
+    # Width (in bin units) of the band around each boundary where arithmetic binning may disagree
+    # with the exact edges: edges are rounded to the data's dtype, arithmetic is float64.
+    eps = np.finfo(z.dtype).eps if z.dtype.kind == "f" else np.finfo(np.float64).eps
+    reach = np.maximum(np.abs(edges[:, 0]), np.abs(edges[np.arange(z.shape[1]), nbins]))
+    scale = nbins / (edges[np.arange(z.shape[1]), nbins] - edges[:, 0])
+    tol = 4.0 * eps * reach * scale + 64.0 * np.finfo(np.float64).eps * nbins
+    joint = _run_joint_kernel(source_pair, sizes, z, edges, nbins, tol, parallel)
     return np.stack([_mi_from_joint(t) for t in joint])
 
 
@@ -309,7 +341,8 @@ def _plugin_from_codes(source_pair, sizes, lat_codes, lat_sizes, parallel) -> np
     for j in range(n_latents):  # unit-width bins [c, c+1): code c lands in bin c exactly
         edges[j, : nbins[j] + 1] = np.arange(nbins[j] + 1)
         edges[j, nbins[j] + 1:] = nbins[j]
-    joint = _run_joint_kernel(source_pair, sizes, lat_codes.astype(np.float64), edges, nbins, parallel)
+    tol = np.full(n_latents, -1.0)  # integer codes: arithmetic binning is exact, never re-check
+    joint = _run_joint_kernel(source_pair, sizes, lat_codes, edges, nbins, tol, parallel)
     return np.stack([_mi_from_joint(t) for t in joint])
 
 
@@ -331,13 +364,13 @@ def _knn_matrix(s: np.ndarray, z: np.ndarray, n_neighbors: int, rng: np.random.G
     table[0] = 0.0
     out = np.zeros((s.shape[1], n_latents))
     for j in range(n_latents):
-        order = np.argsort(x[:, j], kind="stable")
+        order = np.argsort(x[:, j])  # ties are already broken by the jitter
         values = np.ascontiguousarray(x[order, j])
+        labels = np.ascontiguousarray(codes[order])
+        terms = _kernels.knn_mi_cd_factors(values, labels, n_classes, n_neighbors, table)
         for k in range(s.shape[1]):
-            labels = np.ascontiguousarray(codes[order, k])
-            used, sk, snx, sm = _kernels.knn_mi_cd_terms(values, labels, int(n_classes[k]), n_neighbors, table)
-            if used == 0:
-                continue
-            mi = table[used] + sk / used - snx / used - sm / used
-            out[k, j] = max(0.0, mi)
+            used, sk, snx, sm = terms[k]
+            if used > 0:
+                u = int(used)
+                out[k, j] = max(0.0, table[u] + (sk - snx - sm) / used)
     return out

@@ -1,0 +1,5 @@
+"""Shared pytest configuration."""
+
+import matplotlib
+
+matplotlib.use("Agg")  # tests never open windows
