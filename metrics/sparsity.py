@@ -88,10 +88,14 @@ def sparsity(latents: Any, *, threshold: float = 1e-2) -> SparsityResult:
     z = np.asarray(check_latents(latents, name="latents"), dtype=np.float64)
     n, n_latents = z.shape
     c = np.abs(z)
+    # Hoyer and Gini are scale invariant per sample: dividing each row by its largest magnitude keeps
+    # squares of tiny or huge values from underflowing or overflowing.
+    row_max = c.max(axis=1)
+    zero = row_max == 0  # all-zero samples
+    c = c / np.where(zero, 1.0, row_max)[:, None]
 
     l1 = c.sum(axis=1)
     l2 = np.sqrt((c**2).sum(axis=1))
-    zero = l2 == 0
     if n_latents == 1:
         hoyer = np.ones(n)
     else:
@@ -106,19 +110,31 @@ def sparsity(latents: Any, *, threshold: float = 1e-2) -> SparsityResult:
     gini[nz] = 1.0 - 2.0 * (sorted_c[nz] / l1[nz, None] * weights).sum(axis=1)
     gini = np.clip(gini, 0.0, 1.0)
 
-    l0 = (c > threshold).mean(axis=1)
+    l0 = (np.abs(z) > threshold).mean(axis=1)
 
-    var = z.var(axis=0)
-    total = var.sum()
-    participation = float(total**2 / np.sum(var**2)) if total > 0 else 0.0
+    value_range = z.max(axis=0) - z.min(axis=0)
+    # Ratios of variances and standardised moments are scale invariant: compute them on rescaled
+    # values so that squares of tiny (or huge) latents neither underflow nor overflow.
+    peak = float(np.abs(z).max())
+    var = (z / peak).var(axis=0) if peak > 0 else np.zeros(n_latents)
+    var = np.where(value_range > 0, var, 0.0)  # a constant unit has variance 0, not rounding noise
+    top_var = var.max()
+    if top_var > 0:
+        v = var / top_var
+        participation = float(np.clip(v.sum() ** 2 / np.sum(v**2), 1.0, n_latents))
+    else:
+        participation = 0.0
 
-    dead = (z.max(axis=0) - z.min(axis=0)) <= threshold
-    centred = z - z.mean(axis=0)
-    m2 = (centred**2).mean(axis=0)
-    m4 = (centred**4).mean(axis=0)
-    alive = ~dead & (m2 > 0)
+    dead = value_range <= threshold
     kurt = np.zeros(n_latents)
-    kurt[alive] = m4[alive] / m2[alive] ** 2 - 3.0
+    varying = value_range > 0
+    if varying.any():
+        centred = z[:, varying] - z[:, varying].mean(axis=0)
+        centred = centred / np.abs(centred).max(axis=0)
+        m2 = (centred**2).mean(axis=0)
+        kurt[varying] = np.where(m2 > 0, (centred**4).mean(axis=0) / np.where(m2 > 0, m2, 1.0) ** 2 - 3.0, 0.0)
+    alive = ~dead & varying
+    kurt[~alive] = 0.0
 
     return SparsityResult(
         hoyer=float(hoyer.mean()),

@@ -124,6 +124,19 @@ def test_scale_invariance_of_hoyer_and_gini():
     assert b.participation_ratio == pytest.approx(a.participation_ratio, abs=1e-9)
 
 
+def test_extreme_scales_stay_finite():
+    # Found by hypothesis: squares of 1e-116 values underflowed and made the participation ratio NaN.
+    z = np.random.default_rng(5).normal(size=(30, 4))
+    a = sparsity(z)
+    for scale in (1e-200, 1e-116, 1e150):
+        b = sparsity(scale * z, threshold=0.0)
+        assert b.hoyer == pytest.approx(a.hoyer, abs=1e-12) and b.gini == pytest.approx(a.gini, abs=1e-12)
+        assert b.participation_ratio == pytest.approx(a.participation_ratio, abs=1e-9)
+        np.testing.assert_allclose(b.per_unit_kurtosis, a.per_unit_kurtosis, atol=1e-9)
+    r = sparsity(np.full((3, 2), 3.44565923e-116))
+    assert r.hoyer == pytest.approx(0.0, abs=1e-12) and (r.participation_ratio, r.dead_units) == (0.0, 2)
+
+
 def test_torch_and_contract():
     torch = pytest.importorskip("torch")
     z = np.random.default_rng(4).normal(size=(20, 3))
