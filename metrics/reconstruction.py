@@ -86,11 +86,17 @@ def psnr(reconstructions: Any, images: Any, *, max_value: float = 1.0) -> PSNRRe
     flat = (n, int(np.prod(rec.shape[1:])))  # checked as a (n_images, n_values) matrix
     rec2 = check_latents(rec.reshape(flat), name="reconstructions")
     img2 = check_latents(img.reshape(flat), name="images")
-    diff = np.asarray(rec2, dtype=np.float64) - np.asarray(img2, dtype=np.float64)
-    mse = np.mean(diff**2, axis=1)
+    # Halved difference, rescaled per image: no overflow or underflow of the squares for any finite input.
+    half = np.asarray(rec2, dtype=np.float64) / 2 - np.asarray(img2, dtype=np.float64) / 2
+    scale = np.abs(half).max(axis=1)
+    pos = scale > 0  # MSE > 0
     per_image = np.full(n, PSNR_CAP_DB)
-    pos = mse > 0
-    per_image[pos] = np.minimum(10.0 * np.log10(max_value**2 / mse[pos]), PSNR_CAP_DB)
+    if pos.any():
+        rel = half[pos] / scale[pos, None]
+        # 10 log10(max^2 / MSE) with MSE = 4 scale^2 mean(rel^2)
+        db = (20.0 * np.log10(max_value) - 10.0 * np.log10(4.0) - 20.0 * np.log10(scale[pos])
+              - 10.0 * np.log10(np.mean(rel**2, axis=1)))
+        per_image[pos] = np.minimum(db, PSNR_CAP_DB)
     return PSNRResult(
         score=float(per_image.mean()),
         per_image=per_image,

@@ -153,20 +153,30 @@ def sap(
 
 
 def _continuous_matrix(s: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Squared Pearson correlation of every (latent, factor) pair, (L, K); 0 for a constant side."""
+    """Squared Pearson correlation of every (latent, factor) pair, (L, K); 0 for a constant side.
+
+    A latent counts as constant when its sample variance (ddof=1) is at most 1e-12, as in
+    disentanglement_lib. The correlation itself is computed on max-abs-rescaled columns, so that
+    very large or very small values neither overflow nor underflow.
+    """
     n = s.shape[0]
     if n < 2:
         return np.zeros((z.shape[1], s.shape[1]))
     zc = z - z.mean(axis=0)
     sc = s - s.mean(axis=0)
-    cov = zc.T @ sc / (n - 1)  # (L, K)
-    var_z = (zc**2).sum(axis=0) / (n - 1)
-    var_s = (sc**2).sum(axis=0) / (n - 1)
-    denom = var_z[:, None] * var_s[None, :]
-    ok = (var_z[:, None] > _VAR_EPS) & (denom > 0)
-    out = np.zeros_like(cov)
-    np.divide(cov**2, denom, out=out, where=ok)
-    return np.clip(out, 0.0, 1.0)
+    z_peak = np.abs(zc).max(axis=0)
+    s_peak = np.abs(sc).max(axis=0)
+    zc = zc / np.where(z_peak > 0, z_peak, 1.0)
+    sc = sc / np.where(s_peak > 0, s_peak, 1.0)
+    with np.errstate(over="ignore"):
+        var_z_raw = (zc**2).sum(axis=0) / (n - 1) * z_peak**2  # the guard uses the unscaled variance
+    norm_z = np.sqrt((zc**2).sum(axis=0))
+    norm_s = np.sqrt((sc**2).sum(axis=0))
+    denom = norm_z[:, None] * norm_s[None, :]
+    ok = (var_z_raw[:, None] > _VAR_EPS) & (denom > 0)
+    corr = np.zeros((z.shape[1], s.shape[1]))
+    np.divide(zc.T @ sc, denom, out=corr, where=ok)
+    return np.clip(corr**2, 0.0, 1.0)
 
 
 def _discrete_matrix(s_tr: np.ndarray, z_tr: np.ndarray, s_te: np.ndarray, z_te: np.ndarray,

@@ -47,6 +47,16 @@ def test_identical_images_are_capped_not_inf():
     assert r.score == PSNR_CAP_DB and r.params["cap_db"] == 100.0
 
 
+def test_extreme_values_stay_finite():
+    x = np.zeros((2, 3))
+    y = np.array([[1e300, -1e300, 0.0], [1e-300, 0.0, 0.0]])
+    r = psnr(y, x)
+    assert np.isfinite(r.per_image).all()
+    assert r.per_image[0] == pytest.approx(-10 * (2 * 300 + np.log10(2 / 3)), abs=1e-9)
+    assert r.per_image[1] == PSNR_CAP_DB
+    assert np.isfinite(psnr(np.full((1, 2), 1.7e308), np.full((1, 2), -1.7e308)).score)
+
+
 def test_torch_and_contract():
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(2).random((6, 4, 4)).astype(np.float32)

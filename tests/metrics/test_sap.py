@@ -128,6 +128,16 @@ def test_edge_cases_are_defined():
     assert np.isfinite(sap(s, z).score)
 
 
+def test_continuous_extreme_scales():
+    s, z = mixed_recipe(100, (3, 4), 3, seed=10)
+    a = sap(s, z, continuous_factors=True)
+    b = sap(s, 1e200 * z, continuous_factors=True)
+    np.testing.assert_allclose(b.matrix, a.matrix, atol=1e-12)
+    # Variance at most 1e-12 counts as constant, as in disentanglement_lib.
+    c = sap(s, 1e-7 * z, continuous_factors=True)
+    assert c.matrix.tolist() == np.zeros((3, 2)).tolist()
+
+
 def test_continuous_factors_accept_real_values():
     rng = np.random.default_rng(7)
     s = rng.normal(size=(50, 2))
