@@ -47,7 +47,9 @@ class _Sampler:
             raise TypeError(f"encode must be a callable images -> (n, n_latents) array; got {type(encode).__name__}.")
         sizes = np.asarray(dataset.factor_sizes)
         if sizes.ndim != 1 or sizes.size < 1:
-            raise ValueError(f"dataset.factor_sizes must be a non-empty 1D sequence of class counts; got {sizes!r}.")
+            raise ValueError(
+                f"dataset.factor_sizes must be a non-empty 1D sequence of class counts; got {sizes.tolist()!r}."
+            )
         self.dataset = dataset
         self.encode_fn = encode
         self.n_factors = int(sizes.size)

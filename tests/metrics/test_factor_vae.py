@@ -207,6 +207,14 @@ def test_bad_input_raises(score, dataset, encode, kwargs, exc, match):
         score(dataset, encode, **(small | kwargs))
 
 
+def test_bad_factor_sizes_raise():
+    bad = Grid()
+    bad.factor_sizes = ()
+    with pytest.raises(ValueError, match=r"dataset.factor_sizes must be a non-empty 1D sequence of class counts; "
+                                         r"got \[\]\."):
+        beta_vae_score(bad, entangled, n_train=2, n_eval=2, progress=False)
+
+
 def test_factor_vae_specific_options_raise():
     with pytest.raises(ValueError, match=r"batch_size must be an integer >= 2; got 1"):
         factor_vae_score(Grid(), entangled, batch_size=1, progress=False)
