@@ -126,7 +126,8 @@ def modularity_explicitness(
         mi = np.asarray(check_latents(mutual_info, name="mutual_info"), dtype=np.float64)
         if mi.shape != (n_factors, n_latents):
             raise ValueError(
-                f"mutual_info must have shape (n_factors, n_latents) = ({n_factors}, {n_latents}); got shape {mi.shape}."
+                f"mutual_info must have shape (n_factors, n_latents) = ({n_factors}, {n_latents}); "
+                f"got shape {mi.shape}."
             )
         if (mi < 0).any():
             raise ValueError(f"mutual_info must be non-negative (nats); got minimum {float(mi.min())}.")

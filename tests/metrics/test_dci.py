@@ -254,9 +254,12 @@ def test_bad_options_raise(kwargs, match):
 @pytest.mark.parametrize(
     "sources,latents,match",
     [
-        (np.zeros((10, 2)), np.zeros(10), r"latents must be 2D with shape \(n_samples, n_latents\); got shape \(10,\)"),
-        (np.zeros((10, 2)), np.zeros((9, 2)), r"sources and latents must have the same number of samples; got 10 and 9"),
-        (np.full((10, 1), 0.5), np.zeros((10, 2)), r"sources must hold integer class labels; got non-integer value .*0.5.* at row 0, column 0"),
+        (np.zeros((10, 2)), np.zeros(10),
+         r"latents must be 2D with shape \(n_samples, n_latents\); got shape \(10,\)"),
+        (np.zeros((10, 2)), np.zeros((9, 2)),
+         r"sources and latents must have the same number of samples; got 10 and 9"),
+        (np.full((10, 1), 0.5), np.zeros((10, 2)),
+         r"sources must hold integer class labels; got non-integer value .*0.5.* at row 0, column 0"),
         (np.zeros((1, 1)), np.zeros((1, 1)), r"sources must have at least 2 samples; got shape \(1, 1\)"),
         (np.zeros((0, 1)), np.zeros((0, 1)), r"sources must have at least 2 samples; got shape \(0, 1\)"),
         (np.zeros((10, 1)), np.full((10, 1), np.inf), r"latents contains NaN or infinity \(first at row 0\)"),

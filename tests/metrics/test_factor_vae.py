@@ -1,7 +1,6 @@
 """Tests for metrics.factor_vae_score and metrics.beta_vae_score."""
 
 import doctest
-import importlib
 import json
 
 import numpy as np

@@ -201,7 +201,8 @@ def test_bad_options_raise(kwargs, exc, match):
     [
         (np.zeros((10, 2)), np.zeros((10, 2, 1)), r"latents must be 2D with shape \(n_samples, n_latents\); "
                                                   r"got shape \(10, 2, 1\)"),
-        (np.zeros((10, 2)), np.zeros((8, 2)), r"sources and latents must have the same number of samples; got 10 and 8"),
+        (np.zeros((10, 2)), np.zeros((8, 2)),
+         r"sources and latents must have the same number of samples; got 10 and 8"),
         (np.zeros((10, 0)), np.zeros((10, 2)), r"sources must have at least one column \(n_factors >= 1\)"),
         (np.zeros((10, 1)), np.full((10, 2), np.nan), r"latents contains NaN or infinity \(first at row 0\)"),
     ],
