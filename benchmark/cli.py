@@ -15,6 +15,8 @@ from pathlib import Path
 # Sub-command modules, in the order they appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "benchmark.commands.info",
+    "benchmark.commands.data",
+    "benchmark.commands.eval_sample",
 )
 
 

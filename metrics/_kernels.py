@@ -55,6 +55,18 @@ def column_ranges(x):
 _LARGEST = np.finfo(np.float64).max
 
 
+@njit(cache=True)
+def class_counts(sources, offset, table_start):
+    """Counts of every class of every column in one pass: column k's class c (value - offset[k])
+    is counted at ``table_start[k] + c`` of the returned flat int64 array."""
+    n, m = sources.shape
+    counts = np.zeros(table_start[m], dtype=np.int64)
+    for i in range(n):
+        for k in range(m):
+            counts[table_start[k] + sources[i, k] - offset[k]] += 1
+    return counts
+
+
 BLOCK = 1024  # samples per block: the block's bins and codes stay in L1/L2 cache
 
 

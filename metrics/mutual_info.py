@@ -89,11 +89,10 @@ def entropy(sources) -> np.ndarray:
     array([0.693147, 0.      ])
     """
     s = check_sources(sources)
-    out = np.empty(s.shape[1])
-    for k in range(s.shape[1]):
-        counts = _class_counts(s[:, k])
-        out[k] = _entropy_from_counts(counts)
-    return out
+    (src, offset), widths = _source_codes(s)
+    start = np.concatenate([[0], np.cumsum(widths)]).astype(np.int64)
+    counts = _kernels.class_counts(np.ascontiguousarray(src), offset, start)
+    return np.array([_entropy_from_counts(counts[start[k]:start[k + 1]]) for k in range(s.shape[1])])
 
 
 def bin_edges(column: np.ndarray, bins) -> np.ndarray:
@@ -204,15 +203,6 @@ def _check_bins(bins, n: int):
             f"Pass more samples or fewer bins."
         )
     return bins
-
-
-def _class_counts(column: np.ndarray) -> np.ndarray:
-    lo = int(column.min())
-    width = int(column.max()) - lo + 1
-    if width <= _MAX_OFFSET_RANGE:
-        counts = np.bincount(column - lo, minlength=width)
-        return counts[counts > 0]
-    return np.unique(column, return_counts=True)[1]
 
 
 def _entropy_from_counts(counts: np.ndarray) -> float:

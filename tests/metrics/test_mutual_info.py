@@ -126,6 +126,7 @@ def test_entropy_matches_sklearn():
     s, _ = shapes3d_like(1000, seed=9)
     expected = [mutual_info_score(col, col) for col in s.T]
     np.testing.assert_allclose(metrics.entropy(s), expected, rtol=1e-12)
+    np.testing.assert_allclose(metrics.entropy(s * 1_000_003 - 9), expected, rtol=1e-12)  # label-encoded path
     assert metrics.entropy(np.zeros((5, 1), dtype=int))[0] == 0.0
 
 

@@ -1,0 +1,54 @@
+"""``python -m benchmark eval-sample NAME --out FILE.npz [--n N] [--seed S]``.
+
+Writes the deterministic evaluation sample of a dataset: ``images`` uint8 (N, C, H, W),
+``factors`` int64 (N, K), ``indices`` int64 (N,), and the strings ``sample_hash``, ``dataset``,
+``content_hash`` and ``factor_names`` (plain ``np.savez``: loadable with ``allow_pickle=False``).
+Leaderboard submissions quote ``sample_hash``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from benchmark.cli import UsageError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval-sample", help="write a dataset's deterministic evaluation sample to an .npz file")
+    p.add_argument("name", help="dataset name (see `data list`)")
+    p.add_argument("--out", required=True, help="output .npz file")
+    p.add_argument("--n", type=int, default=10_000, help="number of images (default 10000)")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    p.add_argument("--root", default=None, help="data root (default $BENCHMARK_DATA or ~/.cache/benchmark/data)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    import datasets
+
+    out = Path(args.out)
+    if out.suffix != ".npz":
+        raise UsageError(f"--out must name a .npz file; got {str(out)!r}.")
+    if not out.parent.is_dir():
+        raise UsageError(f"--out: folder {out.parent} does not exist.")
+    try:
+        ds = datasets.load(args.name, root=args.root)
+        if not isinstance(ds, datasets.FactorDataset):
+            raise UsageError(f"{args.name} has class labels, not ground-truth factors; eval-sample needs a factor dataset.")
+        sample = ds.evaluation_sample(args.n, args.seed)
+        images = ds.images_at(sample.indices, dtype=np.uint8)
+    except (datasets.DatasetNotFoundError, datasets.DatasetIntegrityError, datasets.DatasetDownloadError,
+            ValueError, TypeError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.npz")
+    np.savez(tmp, images=images, factors=sample.factors, indices=sample.indices,
+             sample_hash=np.array(sample.sample_hash), dataset=np.array(ds.name),
+             content_hash=np.array(ds.content_hash), factor_names=np.array(ds.factor_names),
+             n=np.array(sample.n), seed=np.array(sample.seed))
+    os.replace(tmp, out)
+    print(f"{ds.name}: wrote {sample.n} images {tuple(images.shape[1:])} to {out}; sample_hash {sample.sample_hash}")
+    return 0

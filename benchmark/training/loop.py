@@ -1,0 +1,298 @@
+"""The training loop: ``train(cfg, dataset, run_dir=...) -> TrainResult``, readable top to bottom.
+
+Order: device and precision -> seeds -> model -> optimizers -> resume from ``run_dir/checkpoint.pt`` if present
+-> loop (sample a batch; one optimizer step per model phase: forward, backward, element-wise clip, step;
+progress bar; checkpoint every ``checkpoint_every`` steps and at the end) -> result.
+
+Exactness of resume: a checkpoint holds the unwrapped ``state_dict``, every optimizer state, the step, the
+config, and the states of all random streams (numpy batch sampler, torch noise generator, torch and Python
+global RNGs), so an interrupted run resumed from its last checkpoint produces the same numbers as an
+uninterrupted run with the same seed (bit for bit on CPU; tested).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import platform
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from benchmark.models import DisentanglementModel, clip_gradients_, make_optimizers, model_from_config
+from benchmark.training.config import RESUME_FREE_FIELDS, TrainConfig
+
+__all__ = ["train", "TrainResult", "resolve_device", "resolve_precision", "train_step", "CHECKPOINT_NAME",
+           "CheckpointMismatchError", "dataset_identity"]
+
+CHECKPOINT_NAME = "checkpoint.pt"
+RESULT_NAME = "train_result.json"
+
+
+class CheckpointMismatchError(ValueError):
+    """The checkpoint in the run folder was written by another configuration or dataset."""
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a training run produced.
+
+    ``final_losses`` are the named loss parts of the last step (floats); ``train_seconds`` and
+    ``steps_per_second`` cover the steps run by this call only (0 when the run was already complete).
+    """
+
+    model: DisentanglementModel
+    config: TrainConfig
+    final_losses: dict[str, float]
+    steps: int  # steps completed in total
+    start_step: int  # step the call started from (> 0 when resumed)
+    train_seconds: float
+    steps_per_second: float
+    device: str
+    precision: str
+    run_dir: Path | None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "model"}
+        d["config"] = self.config.to_dict()
+        d["run_dir"] = None if self.run_dir is None else str(self.run_dir)
+        return d
+
+
+# --------------------------------------------------------------------------------------------------
+# small pure helpers
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> CUDA if available, then MPS, then CPU; an explicit device must exist."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was requested but torch sees no CUDA GPU; use device='auto' or 'cpu'.")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
+        raise ValueError("device 'mps' was requested but MPS is not available; use device='auto' or 'cpu'.")
+    return torch.device(name)
+
+
+def resolve_precision(name: str, device: torch.device) -> str:
+    """'auto' -> 'bf16' on CUDA (fp16 if the GPU lacks bf16), 'fp32' elsewhere. Autocast runs on CUDA only."""
+    if name == "auto":
+        if device.type == "cuda":
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return "fp32"
+    if name in ("bf16", "fp16") and device.type != "cuda":
+        raise ValueError(f"precision {name!r} needs a CUDA device; got device {device.type!r}. Use precision='fp32'.")
+    return name
+
+
+def dataset_identity(dataset) -> dict[str, Any]:
+    """What a checkpoint records about its data: type, name, factor sizes and length."""
+    return {
+        "type": type(dataset).__name__,
+        "name": getattr(dataset, "name", None),
+        "factor_sizes": [int(s) for s in dataset.factor_sizes],
+        "len": int(len(dataset)),
+    }
+
+
+def get_batch(dataset, batch_size: int, rng: np.random.Generator, device: torch.device) -> torch.Tensor:
+    """Images of ``batch_size`` factor combinations drawn with ``rng``: (B, C, H, W) float32 in [0, 1] on ``device``."""
+    classes = dataset.sample_factors(batch_size, rng)  # (B, K) int64
+    images = dataset.images_for_factors(classes, dtype=np.float32)  # (B, C, H, W)
+    return torch.from_numpy(np.ascontiguousarray(images)).to(device, non_blocking=True)
+
+
+def train_step(model: DisentanglementModel, optimizers: dict[str, torch.optim.Optimizer], x: torch.Tensor, step: int,
+               noise: torch.Generator, autocast, scaler: torch.amp.GradScaler) -> dict[str, torch.Tensor]:
+    """One training step: for each phase of the model, forward, backward, element-wise clip, optimizer step."""
+    logs: dict[str, torch.Tensor] = {}
+    for phase in model.phases(step):
+        optimizer = optimizers[phase]
+        model.zero_grad(set_to_none=True)  # also drops gradients another phase left on shared modules
+        with autocast():
+            loss, parts = model.loss(phase, x, noise)
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+        clip_gradients_(optimizer)
+        scaler.step(optimizer)
+        scaler.update()
+        logs.update(parts)
+    return logs
+
+
+def _rng_states(data_rng: np.random.Generator, noise: torch.Generator) -> dict[str, Any]:
+    states = {
+        "data": data_rng.bit_generator.state,
+        "noise": noise.get_state(),
+        "torch": torch.get_rng_state(),
+        "python": random.getstate(),
+    }
+    if torch.cuda.is_available():
+        states["torch_cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def _set_rng_states(states: dict[str, Any], data_rng: np.random.Generator, noise: torch.Generator) -> None:
+    data_rng.bit_generator.state = states["data"]
+    noise.set_state(states["noise"])
+    torch.set_rng_state(states["torch"])
+    random.setstate(states["python"])
+    if "torch_cuda" in states and torch.cuda.is_available() and len(states["torch_cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(states["torch_cuda"])
+
+
+def _versions() -> dict[str, str]:
+    import benchmark
+
+    return {"python": platform.python_version(), "torch": str(torch.__version__), "numpy": np.__version__,
+            "benchmark": benchmark.__version__}
+
+
+def _check_compatible(path: Path, ckpt: dict[str, Any], cfg: TrainConfig, dataset) -> None:
+    """Refuse a checkpoint written by another configuration or dataset, naming the first differences."""
+    saved, now = dict(ckpt["config"]), cfg.to_dict()
+    diffs = []
+    for key in sorted(set(saved) | set(now)):
+        if key in RESUME_FREE_FIELDS:
+            continue
+        if key == "model":
+            for k in sorted(set(saved[key]) | set(now[key])):
+                a, b = saved[key].get(k), now[key].get(k)
+                if (tuple(a) if isinstance(a, list) else a) != (tuple(b) if isinstance(b, list) else b):
+                    diffs.append(f"model.{k}: {a!r} in the checkpoint, {b!r} now")
+        elif saved.get(key) != now.get(key):
+            diffs.append(f"{key}: {saved.get(key)!r} in the checkpoint, {now.get(key)!r} now")
+    data_saved, data_now = ckpt["dataset"], dataset_identity(dataset)
+    for key in data_now:
+        if data_saved.get(key) != data_now[key]:
+            diffs.append(f"dataset {key}: {data_saved.get(key)!r} in the checkpoint, {data_now[key]!r} now")
+    if diffs:
+        raise CheckpointMismatchError(
+            f"checkpoint {path} was written by a different configuration ({'; '.join(diffs[:5])}). "
+            f"Use another run folder, or delete the checkpoint to start this run from scratch."
+        )
+
+
+def _save_checkpoint(path: Path, **contents: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(contents, tmp)
+    os.replace(tmp, path)  # atomic: an interruption never leaves a half-written checkpoint
+
+
+# --------------------------------------------------------------------------------------------------
+def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> TrainResult:
+    """Train ``cfg.model`` on ``dataset`` for ``cfg.steps`` steps; resume from ``run_dir`` if it holds a checkpoint.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+    dataset : FactorDataset-like
+        Needs ``factor_sizes``, ``__len__``, ``sample_factors(n, rng)`` and ``images_for_factors(classes, dtype)``.
+    run_dir : path, optional
+        Folder for ``checkpoint.pt`` (every ``cfg.checkpoint_every`` steps and at the end) and
+        ``train_result.json``. Without it nothing is written and nothing is resumed.
+
+    Returns
+    -------
+    TrainResult
+        The trained model (in train mode, on the device) with final losses and timing. If the checkpoint in
+        ``run_dir`` already reached ``cfg.steps``, the model is loaded and no step is run.
+
+    Raises
+    ------
+    CheckpointMismatchError
+        When ``run_dir`` holds a checkpoint of another configuration or dataset.
+    """
+    if not isinstance(cfg, TrainConfig):
+        raise TypeError(f"cfg must be a TrainConfig; got {type(cfg).__name__}.")
+    device = resolve_device(cfg.device)
+    precision = resolve_precision(cfg.precision, device)
+    run_dir = None if run_dir is None else Path(run_dir)
+    ckpt_path = None if run_dir is None else run_dir / CHECKPOINT_NAME
+
+    # seeds: model init (torch global), batches (numpy Generator), model noise (torch Generator)
+    random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    data_rng = np.random.default_rng([cfg.seed, 0])
+    noise = torch.Generator(device=device).manual_seed(cfg.seed)
+
+    # data shape from one image drawn with a throwaway generator (the batch stream stays untouched)
+    probe = dataset.images_for_factors(dataset.sample_factors(1, np.random.default_rng(0)), dtype=np.float32)
+    image_shape = tuple(int(s) for s in probe.shape[1:])
+    n_factors = len(dataset.factor_sizes)
+
+    # model and optimizers
+    model = model_from_config(cfg.model, image_shape=image_shape, n_factors=n_factors, dataset_size=len(dataset))
+    model.to(device).train()
+    optimizers = make_optimizers(model, fused=device.type == "cuda")
+    scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
+    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    autocast = (lambda: torch.autocast("cuda", dtype=amp_dtype)) if amp_dtype else contextlib.nullcontext
+
+    # resume
+    start_step, final_losses = 0, {}
+    if ckpt_path is not None and ckpt_path.exists():
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        _check_compatible(ckpt_path, ckpt, cfg, dataset)
+        model.load_state_dict(ckpt["model"])
+        for phase, state in ckpt["optimizers"].items():
+            optimizers[phase].load_state_dict(state)
+        if ckpt.get("scaler"):
+            scaler.load_state_dict(ckpt["scaler"])
+        _set_rng_states(ckpt["rng"], data_rng, noise)
+        start_step, final_losses = int(ckpt["step"]), dict(ckpt["final_losses"])
+
+    def save(step_done: int) -> None:
+        if ckpt_path is None:
+            return
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _save_checkpoint(
+            ckpt_path, model=model.state_dict(), optimizers={k: o.state_dict() for k, o in optimizers.items()},
+            scaler=scaler.state_dict() if scaler.is_enabled() else None, step=step_done, config=cfg.to_dict(),
+            dataset=dataset_identity(dataset), rng=_rng_states(data_rng, noise), final_losses=final_losses,
+            versions=_versions(),
+        )
+
+    # the loop
+    bar = tqdm(total=cfg.steps, initial=min(start_step, cfg.steps), disable=not cfg.progress,
+               desc=f"train {cfg.model.name}", unit="step", dynamic_ncols=True)
+    t0 = time.perf_counter()
+    latest: dict[str, torch.Tensor] = {}  # newest value of every loss part (GAN generator parts are not every step)
+    for step in range(start_step, cfg.steps):
+        x = get_batch(dataset, cfg.batch_size, data_rng, device)
+        latest.update(train_step(model, optimizers, x, step, noise, autocast, scaler))
+        done = step + 1
+        if done % cfg.log_every == 0 or done == cfg.steps:
+            final_losses = {k: float(v) for k, v in latest.items()}
+            first = next(iter(final_losses.values()))
+            if not np.isfinite(first):
+                raise FloatingPointError(
+                    f"training diverged at step {done}: loss is {first} (losses {final_losses}); "
+                    f"lower lr (now {cfg.model.lr}) or check the data."
+                )
+            rate = (done - start_step) / max(time.perf_counter() - t0, 1e-9)
+            bar.set_postfix(loss=f"{first:.4f}", steps_s=f"{rate:.2f}")
+        bar.update(1)
+        if (cfg.checkpoint_every and done % cfg.checkpoint_every == 0) or done == cfg.steps:
+            save(done)
+    bar.close()
+    seconds = time.perf_counter() - t0
+
+    steps_run = max(cfg.steps - start_step, 0)
+    result = TrainResult(
+        model=model, config=cfg, final_losses=final_losses, steps=max(cfg.steps, start_step), start_step=start_step,
+        train_seconds=seconds if steps_run else 0.0, steps_per_second=steps_run / seconds if steps_run else 0.0,
+        device=str(device), precision=precision, run_dir=run_dir,
+    )
+    if run_dir is not None:
+        (run_dir / RESULT_NAME).write_text(json.dumps(result.to_dict(), indent=2))
+    return result

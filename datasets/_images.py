@@ -1,0 +1,41 @@
+"""Decoding image files with Pillow into uint8 (C, H, W) arrays, with errors that name the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from datasets._errors import DatasetIntegrityError, DatasetNotFoundError
+
+__all__ = ["decode_image", "decode_batch"]
+
+
+def decode_image(path: Path, dataset: str, size: tuple[int, int] | None = None) -> np.ndarray:
+    """RGB uint8 (3, H, W) of the image at ``path``, resized (bilinear) to ``size`` = (H, W) if given."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im = im.convert("RGB")
+            if size is not None and (im.height, im.width) != tuple(size):
+                im = im.resize((size[1], size[0]), Image.BILINEAR)
+            arr = np.asarray(im, dtype=np.uint8)
+    except FileNotFoundError:
+        raise DatasetNotFoundError(f"{dataset}: image file {path} not found; the dataset folder is incomplete.") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DatasetIntegrityError(f"{dataset}: cannot decode image {path} ({exc}); the file is broken or truncated. "
+                                    f"Replace it from the original archive.") from None
+    return np.ascontiguousarray(arr.transpose(2, 0, 1))
+
+
+def decode_batch(paths: list[Path], dataset: str, size: tuple[int, int] | None = None) -> np.ndarray:
+    """uint8 (B, 3, H, W); all images must share a size unless ``size`` resizes them."""
+    imgs = [decode_image(p, dataset, size) for p in paths]
+    if not imgs:
+        return np.empty((0, 3) + (tuple(size) if size else (0, 0)), dtype=np.uint8)
+    shapes = {im.shape for im in imgs}
+    if len(shapes) > 1:
+        raise ValueError(f"{dataset}: the requested images have different sizes {sorted(shapes)}; pass image_size=(H, W) "
+                         f"to resize them, or read them one at a time.")
+    return np.stack(imgs)

@@ -1,0 +1,117 @@
+"""encode / reconstruct / traverse and the PNG plots."""
+
+import numpy as np
+import pytest
+import torch
+from models_toy_data import BarDataset
+from PIL import Image
+
+from benchmark.models import model_from_config, reference_config
+from benchmark.training import encode, reconstruct, traverse
+from benchmark.visualize import (
+    image_mosaic,
+    save_nmi_heatmap,
+    save_reconstruction_grid,
+    save_traversal_grid,
+)
+
+
+def _model(name):
+    torch.manual_seed(0)
+    return model_from_config(reference_config(name, architecture="small"), image_shape=(1, 32, 32), n_factors=3,
+                             dataset_size=24)
+
+
+def _images(n=10, dtype=np.float32):
+    ds = BarDataset()
+    return ds.images_for_factors(ds.sample_factors(n, np.random.default_rng(0)), dtype=dtype)
+
+
+@pytest.mark.parametrize("name", ["qlae", "qlae_global_codebook", "ql_infowgan_gp"])
+def test_encode_quantized_models_give_codebook_values(name):
+    model = _model(name)
+    with torch.no_grad():
+        model.encoder.head.weight.mul_(50)  # spread the codes over the codebook
+    z = encode(model, _images(40), batch_size=7)
+    assert z.shape == (40, 6) and z.dtype == np.float32
+    codebook = model.latent.codebook().detach().numpy()
+    for d in range(6):
+        assert np.isin(z[:, d], codebook[d]).all()
+    assert len(np.unique(z)) > 2
+
+
+def test_encode_vae_gives_mean_and_is_batch_and_dtype_invariant():
+    model = _model("beta_vae")
+    images = _images(10)
+    z = encode(model, images, batch_size=3)
+    with torch.no_grad():
+        mu = model.posterior(torch.from_numpy(images))[0].numpy()
+    np.testing.assert_allclose(z, mu, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(encode(model, images, batch_size=100), z, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(encode(model, _images(10, np.uint8)), z, rtol=1e-4, atol=1e-5)  # uint8 / 255
+    assert model.training  # mode restored
+
+
+def test_encode_and_reconstruct_errors():
+    model = _model("ae")
+    with pytest.raises(ValueError, match=r"images must be 4D with shape \(n_images, channels, height, width\); got shape \(32, 32\)"):
+        encode(model, np.zeros((32, 32), np.float32))
+    with pytest.raises(TypeError, match="images must be uint8 .* or float .*; got dtype int64"):
+        encode(model, np.zeros((2, 1, 32, 32), np.int64))
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1; got 0"):
+        reconstruct(model, _images(2), batch_size=0)
+
+
+def test_reconstruct_shape_and_range():
+    out = reconstruct(_model("ae"), _images(5))
+    assert out.shape == (5, 1, 32, 32) and out.dtype == np.float32 and out.min() >= 0 and out.max() <= 1
+
+
+def test_traverse_quantized_sweeps_codebook_and_changes_one_dimension():
+    model = _model("qlae")
+    images = _images(20)
+    grid, values = traverse(model, images[0], images)
+    assert grid.shape == (6, 10, 1, 32, 32)
+    np.testing.assert_allclose(values, np.sort(model.latent.codebook().detach().numpy(), axis=1))
+    base = encode(model, images[:1])[0]
+    z = torch.from_numpy(np.repeat(base[None], 10, 0))
+    z[:, 2] = torch.from_numpy(values[2])
+    with torch.no_grad():
+        np.testing.assert_allclose(grid[2], model.decode(z).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_traverse_continuous_uses_percentile_range():
+    model = _model("ae")
+    images = _images(30)
+    grid, values = traverse(model, images[0], images, n_steps=5)
+    z = encode(model, images)
+    assert grid.shape == (6, 5, 1, 32, 32)
+    np.testing.assert_allclose(values[:, 0], np.quantile(z, 0.02, axis=0), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(values[:, -1], np.quantile(z, 0.98, axis=0), rtol=1e-4, atol=1e-5)
+
+
+def test_image_mosaic_layout():
+    images = np.zeros((2, 3, 1, 4, 5), np.float32)
+    images[1, 2] = 0.5
+    mosaic = image_mosaic(images, pad=1, pad_value=1.0)
+    assert mosaic.shape == (2 * 5 - 1, 3 * 6 - 1, 1)
+    assert np.all(mosaic[5:9, 12:17] == 0.5) and np.all(mosaic[:4, :5] == 0) and np.all(mosaic[4, :] == 1.0)
+    with pytest.raises(ValueError, match="images must be 5D"):
+        image_mosaic(np.zeros((3, 1, 4, 4)))
+
+
+def test_plots_write_pngs(tmp_path):
+    model = _model("qlae")
+    images = _images(12)
+    paths = [
+        save_traversal_grid(model, images[0], images, tmp_path / "traversal.png"),
+        save_reconstruction_grid(model, images, tmp_path / "recon.png", n=6),
+        save_nmi_heatmap(np.random.default_rng(0).random((3, 6)), ["position", "width", "brightness"], tmp_path / "nmi.png"),
+    ]
+    for path in paths:
+        with Image.open(path) as im:
+            assert im.format == "PNG" and im.size[0] > 100 and im.size[1] > 100
+    with pytest.raises(ValueError, match=r"factor_names must have one name per row of nmi \(3\); got 2"):
+        save_nmi_heatmap(np.zeros((3, 6)), ["a", "b"], tmp_path / "x.png")
+    with pytest.raises(ValueError, match="nmi contains NaN or infinity"):
+        save_nmi_heatmap(np.full((1, 2), np.nan), ["a"], tmp_path / "x.png")

@@ -1,0 +1,149 @@
+"""The training loop: determinism, checkpoints, exact resume, refusal of foreign checkpoints."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from models_toy_data import BarDataset
+
+from benchmark.models import reference_config
+from benchmark.training import (
+    CHECKPOINT_NAME,
+    CheckpointMismatchError,
+    TrainConfig,
+    resolve_device,
+    resolve_precision,
+    train,
+)
+
+
+def _cfg(name="qlae", steps=6, **model_overrides):
+    return TrainConfig(model=reference_config(name, architecture="small", **model_overrides), steps=steps, batch_size=4,
+                       seed=3, checkpoint_every=3, log_every=1, progress=False)
+
+
+class InterruptedBars(BarDataset):
+    """Raises KeyboardInterrupt when asked for its ``after``-th training batch (a job killed mid-run)."""
+
+    def __init__(self, after):
+        super().__init__()
+        self.calls, self.after = 0, after
+
+    def images_for_factors(self, classes, dtype=np.float32):
+        if len(classes) > 1:  # the loop's one-image shape probe does not count
+            self.calls += 1
+            if self.calls == self.after:
+                raise KeyboardInterrupt
+        return super().images_for_factors(classes, dtype)
+
+
+def _assert_same_state(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert torch.equal(sa[k], sb[k]), k
+
+
+@pytest.mark.parametrize("name", ["qlae", "beta_vae", "ql_infowgan_gp"])
+def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, name):
+    cfg = _cfg(name)
+    straight = train(cfg, BarDataset(), run_dir=tmp_path / "a")
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, InterruptedBars(after=5), run_dir=tmp_path / "b")  # dies in step 5, after the step-3 checkpoint
+    assert torch.load(tmp_path / "b" / CHECKPOINT_NAME, weights_only=True)["step"] == 3
+    resumed = train(cfg, InterruptedBars(after=10**9), run_dir=tmp_path / "b")  # same dataset, rerun
+    assert resumed.start_step == 3 and resumed.steps == 6
+    _assert_same_state(straight.model, resumed.model)  # bit for bit
+    assert straight.final_losses == resumed.final_losses
+    sa = torch.load(tmp_path / "a" / CHECKPOINT_NAME, weights_only=True)
+    sb = torch.load(tmp_path / "b" / CHECKPOINT_NAME, weights_only=True)
+    for phase in sa["optimizers"]:
+        for idx, state in sa["optimizers"][phase]["state"].items():
+            for key, value in state.items():
+                assert torch.equal(value, sb["optimizers"][phase]["state"][idx][key])
+    assert sa["rng"]["data"] == sb["rng"]["data"] and torch.equal(sa["rng"]["noise"], sb["rng"]["noise"])
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers():
+    a = train(_cfg(steps=3), BarDataset())
+    b = train(_cfg(steps=3), BarDataset())
+    _assert_same_state(a.model, b.model)
+    c = train(TrainConfig(**{**_cfg(steps=3).__dict__, "seed": 4}), BarDataset())
+    assert not torch.equal(a.model.encoder.head.weight, c.model.encoder.head.weight)
+
+
+def test_checkpoint_contents(tmp_path):
+    cfg = _cfg(steps=3)
+    result = train(cfg, BarDataset(), run_dir=tmp_path)
+    ckpt = torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)
+    assert ckpt["step"] == 3
+    assert ckpt["config"] == cfg.to_dict()
+    assert TrainConfig.from_dict(ckpt["config"]) == cfg
+    assert set(ckpt["versions"]) == {"python", "torch", "numpy", "benchmark"}
+    assert ckpt["dataset"] == {"type": "BarDataset", "name": "bars-test", "factor_sizes": [4, 3, 2], "len": 24}
+    assert set(ckpt["rng"]) >= {"data", "noise", "torch", "python"}
+    assert set(ckpt["optimizers"]) == {"model"}
+    assert ckpt["model"].keys() == result.model.state_dict().keys()
+    assert not any(k.startswith("_orig_mod.") for k in ckpt["model"])
+    record = json.loads((tmp_path / "train_result.json").read_text())
+    assert record["steps"] == 3 and record["final_losses"] == result.final_losses and record["device"] == "cpu"
+    assert set(result.final_losses) == {"loss", "bce", "quantization", "commitment"}
+    assert result.steps_per_second > 0 and result.precision == "fp32"
+
+
+def test_rerun_of_finished_run_does_no_work(tmp_path):
+    first = train(_cfg(steps=3), InterruptedBars(after=10**9), run_dir=tmp_path)
+    again = train(_cfg(steps=3), InterruptedBars(after=1), run_dir=tmp_path)  # would raise if it drew a batch
+    assert again.start_step == 3 and again.train_seconds == 0.0 and again.final_losses == first.final_losses
+    _assert_same_state(first.model, again.model)
+
+
+def test_extending_a_run_continues_from_its_checkpoint(tmp_path):
+    train(_cfg(steps=3), BarDataset(), run_dir=tmp_path)
+    longer = train(_cfg(steps=6), BarDataset(), run_dir=tmp_path)
+    straight = train(_cfg(steps=6), BarDataset(), run_dir=tmp_path / "straight")
+    assert longer.start_step == 3
+    _assert_same_state(longer.model, straight.model)
+
+
+def test_checkpoint_of_another_config_or_dataset_is_refused(tmp_path):
+    train(_cfg(steps=3), BarDataset(), run_dir=tmp_path)
+    other = TrainConfig(**{**_cfg(steps=3).__dict__, "model": reference_config("qlae_no_weight_decay", architecture="small")})
+    with pytest.raises(CheckpointMismatchError, match=r"checkpoint .*checkpoint.pt was written by a different "
+                       r"configuration \(model.name: 'qlae' in the checkpoint, 'qlae_no_weight_decay' now; "
+                       r"model.weight_decay: 0.1 in the checkpoint, 0.0 now\)\. Use another run folder"):
+        train(other, BarDataset(), run_dir=tmp_path)
+    with pytest.raises(CheckpointMismatchError, match="batch_size: 4 in the checkpoint, 8 now"):
+        train(TrainConfig(**{**_cfg(steps=3).__dict__, "batch_size": 8}), BarDataset(), run_dir=tmp_path)
+
+    class OtherBars(BarDataset):
+        factor_sizes = (4, 3, 2)
+
+    with pytest.raises(CheckpointMismatchError, match="dataset type: 'BarDataset' in the checkpoint, 'OtherBars' now"):
+        train(_cfg(steps=3), OtherBars(), run_dir=tmp_path)
+
+
+def test_progress_bar_shows_loss_and_steps_per_second(capsys):
+    cfg = TrainConfig(**{**_cfg(steps=2).__dict__, "progress": True})
+    train(cfg, BarDataset())
+    err = capsys.readouterr().err
+    assert "train qlae" in err and "loss=" in err and "steps_s=" in err
+
+
+def test_device_and_precision_resolution_and_config_errors():
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else resolve_device("auto").type)
+    assert resolve_precision("auto", torch.device("cpu")) == "fp32"
+    with pytest.raises(ValueError, match="precision 'bf16' needs a CUDA device; got device 'cpu'"):
+        resolve_precision("bf16", torch.device("cpu"))
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device 'cuda' was requested but torch sees no CUDA GPU"):
+            resolve_device("cuda")
+    with pytest.raises(ValueError, match="device must be one of 'auto', 'cpu', 'cuda', 'mps'; got 'gpu'"):
+        TrainConfig(device="gpu")
+    with pytest.raises(ValueError, match="steps must be an integer >= 1; got 0"):
+        TrainConfig(steps=0)
+    with pytest.raises(ValueError, match="precision must be one of 'auto', 'fp32', 'bf16', 'fp16'; got 'half'"):
+        TrainConfig(precision="half")
+    with pytest.raises(TypeError, match="cfg must be a TrainConfig; got dict"):
+        train({}, BarDataset())

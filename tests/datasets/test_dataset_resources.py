@@ -1,0 +1,144 @@
+"""Checksums, markers and atomic downloads against a local HTTP server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import pytest
+
+from datasets._errors import DatasetDownloadError, DatasetIntegrityError, DatasetNotFoundError
+from datasets._resources import (BASE_URL_ENV, Resource, default_root, download_file, ensure_file, hash_file,
+                                 read_marker, verify_file)
+
+PAYLOAD = bytes(range(256)) * 9000  # 2.3 MB: several 1 MiB chunks
+
+
+def _resource(**kw) -> Resource:
+    base = dict(filename="blob.bin", urls=("http://127.0.0.1:9/blob.bin",), size_bytes=len(PAYLOAD),
+                sha256=hashlib.sha256(PAYLOAD).hexdigest(), md5=hashlib.md5(PAYLOAD).hexdigest())
+    base.update(kw)
+    return Resource(**base)
+
+
+def test_hash_file_matches_hashlib_across_chunks(tmp_path):
+    p = tmp_path / "f"
+    p.write_bytes(PAYLOAD)
+    got = hash_file(p, progress=False)
+    assert got == {"sha256": hashlib.sha256(PAYLOAD).hexdigest(), "md5": hashlib.md5(PAYLOAD).hexdigest()}
+
+
+def test_default_root_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("BENCHMARK_DATA", str(tmp_path))
+    assert default_root() == tmp_path
+    monkeypatch.delenv("BENCHMARK_DATA")
+    assert default_root() == (os.path.expanduser("~") / __import__("pathlib").Path(".cache/benchmark/data"))
+
+
+def test_verify_writes_marker_and_detects_changes(tmp_path):
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    p = folder / "blob.bin"
+    p.write_bytes(PAYLOAD)
+    marker = verify_file(_resource(), p, dataset="toy", progress=False)
+    assert marker["sha256"] == hashlib.sha256(PAYLOAD).hexdigest()
+    assert json.loads((folder / "blob.bin.verified.json").read_text())["size"] == len(PAYLOAD)
+    assert read_marker(p)["md5"] == hashlib.md5(PAYLOAD).hexdigest()
+    # a change of the file (same size, new mtime) invalidates the marker
+    p.write_bytes(PAYLOAD[::-1])
+    os.utime(p, ns=(1, 1))
+    assert read_marker(p) is None
+    with pytest.raises(DatasetIntegrityError, match=r"toy: checksum mismatch for .*blob.bin: expected sha256"):
+        ensure_file(_resource(), folder, dataset="toy", progress=False)
+
+
+def test_missing_file_message_names_path_and_fix(tmp_path):
+    with pytest.raises(DatasetNotFoundError) as info:
+        ensure_file(_resource(), tmp_path / "ds", dataset="toy", progress=False)
+    msg = str(info.value)
+    assert str(tmp_path / "ds" / "blob.bin") in msg
+    assert "python -m benchmark data download toy --root" in msg and "download=True" in msg
+
+
+def test_truncated_file_is_refused_by_size(tmp_path):
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    (folder / "blob.bin").write_bytes(PAYLOAD[:1000])
+    with pytest.raises(DatasetIntegrityError, match=r"has 1,000 bytes, expected 2,304,000 \(truncated\)"):
+        ensure_file(_resource(), folder, dataset="toy", progress=False)
+
+
+def test_download_from_local_server_is_verified_and_atomic(http_server, tmp_path):
+    base, served = http_server
+    (served / "blob.bin").write_bytes(PAYLOAD)
+    folder = tmp_path / "data" / "ds"
+    marker = download_file(_resource(), folder, dataset="toy", base_url=base, progress=False)
+    assert (folder / "blob.bin").read_bytes() == PAYLOAD
+    assert marker["sha256"] == hashlib.sha256(PAYLOAD).hexdigest()
+    assert sorted(p.name for p in folder.iterdir()) == ["blob.bin", "blob.bin.verified.json"]  # no temp left
+
+
+def test_download_uses_env_base_url(http_server, tmp_path, monkeypatch):
+    base, served = http_server
+    (served / "blob.bin").write_bytes(PAYLOAD)
+    monkeypatch.setenv(BASE_URL_ENV, base + "/")
+    path, marker = ensure_file(_resource(), tmp_path / "ds", dataset="toy", download=True, progress=False)
+    assert path.read_bytes() == PAYLOAD
+
+
+def test_download_checksum_mismatch_leaves_nothing(http_server, tmp_path):
+    base, served = http_server
+    corrupted = bytearray(PAYLOAD)
+    corrupted[12345] ^= 0xFF
+    (served / "blob.bin").write_bytes(bytes(corrupted))
+    folder = tmp_path / "ds"
+    with pytest.raises(DatasetIntegrityError) as info:
+        download_file(_resource(), folder, dataset="toy", base_url=base, progress=False)
+    msg = str(info.value)
+    assert f"{base}/blob.bin" in msg and "expected sha256" in msg and "nothing was saved" in msg
+    assert list(folder.iterdir()) == []
+
+
+def test_download_size_mismatch(http_server, tmp_path):
+    base, served = http_server
+    (served / "blob.bin").write_bytes(PAYLOAD[:-10])
+    with pytest.raises(DatasetIntegrityError, match=r"gave 2,303,990 bytes, expected 2,304,000"):
+        download_file(_resource(), tmp_path / "ds", dataset="toy", base_url=base, progress=False)
+
+
+def test_download_http_404_names_url_and_manual_steps(http_server, tmp_path):
+    base, _ = http_server  # nothing served
+    with pytest.raises(DatasetDownloadError) as info:
+        download_file(_resource(), tmp_path / "ds", dataset="toy", base_url=base, progress=False)
+    msg = str(info.value)
+    assert f"{base}/blob.bin" in msg and "HTTP 404" in msg
+    assert "by hand" in msg and "python -m benchmark data verify toy" in msg
+    assert list((tmp_path / "ds").iterdir()) == []
+
+
+def test_download_offline_tries_every_mirror(tmp_path):
+    res = _resource(urls=("http://127.0.0.1:9/a/blob.bin", "http://127.0.0.1:9/b/blob.bin"))
+    with pytest.raises(DatasetDownloadError) as info:
+        download_file(res, tmp_path / "ds", dataset="toy", progress=False, timeout=5)
+    msg = str(info.value)
+    assert "http://127.0.0.1:9/a/blob.bin" in msg and "http://127.0.0.1:9/b/blob.bin" in msg
+    assert "If this machine is offline, download http://127.0.0.1:9/a/blob.bin by hand" in msg
+
+
+def test_download_skips_when_present_and_replaces_corrupted(http_server, tmp_path):
+    base, served = http_server
+    (served / "blob.bin").write_bytes(PAYLOAD)
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    (folder / "blob.bin").write_bytes(b"x" * len(PAYLOAD))  # corrupted leftover of the right size
+    download_file(_resource(), folder, dataset="toy", base_url=base, progress=False)
+    assert (folder / "blob.bin").read_bytes() == PAYLOAD
+    (served / "blob.bin").unlink()  # present and valid: no network needed
+    download_file(_resource(), folder, dataset="toy", base_url=base, progress=False)
+
+
+def test_manual_only_resource(tmp_path):
+    res = Resource("x.npz", (), manual="Ask the authors.")
+    with pytest.raises(DatasetDownloadError, match=r"not downloadable automatically. Ask the authors. obtain the file"):
+        download_file(res, tmp_path / "ds", dataset="toy", progress=False)

@@ -1,0 +1,104 @@
+"""Registry-driven contract tests shared by every array metric (STYLE.md, "Tests for every metric").
+
+Each entry maps a name to a callable ``f(sources, latents) -> result`` and a function that reads
+the headline score(s) from the result. Property lists say which invariances a metric claims.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+import metrics
+
+REGISTRY = {
+    "mig": (lambda s, z: metrics.mig(s, z), lambda r: [r.score]),
+    "infomec_discrete": (lambda s, z: metrics.infomec(s, np.round(z), discrete_latents=True),
+                         lambda r: [r.infom, r.infoe, r.infoc]),
+    "infomec_continuous": (lambda s, z: metrics.infomec(s, z, discrete_latents=False),
+                           lambda r: [r.infom, r.infoe, r.infoc]),
+}
+if hasattr(metrics, "dci"):  # the predictive metrics (DCI, SAP, modularity/explicitness)
+    REGISTRY.update({
+        "dci": (lambda s, z: metrics.dci(s, z, random_state=0),
+                lambda r: [r.disentanglement, r.completeness, r.informativeness]),
+        "sap": (lambda s, z: metrics.sap(s, z, random_state=0), lambda r: [r.score]),
+        "modularity_explicitness": (lambda s, z: metrics.modularity_explicitness(s, z, random_state=0),
+                                    lambda r: [r.modularity, r.explicitness]),
+    })
+
+# Metrics whose scores do not change when latent columns are permuted (all of ours claim it).
+LATENT_PERMUTATION_INVARIANT = set(REGISTRY)
+# Metrics that are exactly invariant to the order of samples (randomised fits are not exactly).
+SAMPLE_ORDER_INVARIANT = {"mig", "infomec_discrete"}
+NORMALISED = set(REGISTRY)
+
+
+def data(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    s = rng.integers(0, [3, 4, 5], size=(n, 3))
+    z = np.column_stack([s[:, 0] + 0.2 * rng.normal(size=n), s[:, 1] + 0.5 * s[:, 2] + 0.3 * rng.normal(size=n),
+                         rng.normal(size=n), s[:, 2] + 0.2 * rng.normal(size=n)])
+    return s, z
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_scores_are_python_floats_in_range_and_serialisable(name):
+    fn, get = REGISTRY[name]
+    s, z = data()
+    r = fn(s, z)
+    for v in get(r):
+        assert type(v) is float
+        if name in NORMALISED:
+            assert -1e-9 <= v <= 1 + 1e-9
+    assert r.n_samples == 400
+    json.dumps(r.to_dict())  # plain Python types only
+
+
+@pytest.mark.parametrize("name", sorted(LATENT_PERMUTATION_INVARIANT))
+def test_latent_permutation_invariance(name):
+    fn, get = REGISTRY[name]
+    s, z = data(seed=1)
+    np.testing.assert_allclose(get(fn(s, z[:, [3, 1, 0, 2]])), get(fn(s, z)), atol=2e-3)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLE_ORDER_INVARIANT))
+def test_sample_order_invariance(name):
+    fn, get = REGISTRY[name]
+    s, z = data(seed=2)
+    order = np.random.default_rng(0).permutation(len(s))
+    np.testing.assert_allclose(get(fn(s[order], z[order])), get(fn(s, z)), atol=1e-10)
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_relabelling_factor_values_changes_nothing(name):
+    fn, get = REGISTRY[name]
+    s, z = data(seed=3)
+    relabelled = np.column_stack([s[:, 0] * 7 + 100, 3 - s[:, 1], s[:, 2] - 50])
+    np.testing.assert_allclose(get(fn(relabelled, z)), get(fn(s, z)), atol=1e-9)
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_torch_and_numpy_inputs_agree(name):
+    torch = pytest.importorskip("torch")
+    fn, get = REGISTRY[name]
+    s, z = data(seed=4)
+    assert get(fn(torch.from_numpy(s), torch.from_numpy(z))) == get(fn(s, z))
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+@pytest.mark.parametrize(
+    "make, error, message",
+    [
+        (lambda s, z: (s, z[:, 0]), ValueError, r"latents must be 2D with shape \(n_samples, n_latents\); got shape \(400,\)"),
+        (lambda s, z: (s[:-1], z), ValueError, r"sources and latents must have the same number of samples; got 399 and 400"),
+        (lambda s, z: (s + 0.5, z), ValueError, r"sources must hold integer class labels; got non-integer value"),
+        (lambda s, z: (s, np.where(np.arange(400)[:, None] == 9, np.nan, z)), ValueError, r"latents contains NaN or infinity \(first at row 9\)"),
+        (lambda s, z: (s[:0], z[:0]), ValueError, r"sources must have at least"),
+    ],
+)
+def test_bad_input_is_refused_the_same_way(name, make, error, message):
+    fn, _ = REGISTRY[name]
+    s, z = data()
+    with pytest.raises(error, match=message):
+        fn(*make(s, z))
