@@ -46,3 +46,11 @@ from metrics.infomec import infomec, normalized_mutual_info  # noqa: E402
 from metrics.mig import mig  # noqa: E402
 
 __all__ += ["infomec", "normalized_mutual_info", "mig"]
+from metrics.dci import dci  # noqa: E402
+from metrics.factor_vae import beta_vae_score, factor_vae_score  # noqa: E402
+from metrics.modularity import modularity_explicitness  # noqa: E402
+from metrics.reconstruction import psnr  # noqa: E402
+from metrics.sap import sap  # noqa: E402
+from metrics.sparsity import sparsity  # noqa: E402
+
+__all__ += ["dci", "sap", "modularity_explicitness", "factor_vae_score", "beta_vae_score", "sparsity", "psnr"]
