@@ -15,6 +15,7 @@ from pathlib import Path
 # Sub-command modules, in the order they appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "benchmark.commands.info",
+    "benchmark.commands.leaderboard",
 )
 
 
