@@ -231,10 +231,14 @@ class Store:
         version = self._version()
         if version == SCHEMA_VERSION:
             return
+        backup = self._write_backup(version) if 0 < version < SCHEMA_VERSION else None
         self._begin()
         try:
             version = self._version()  # re-read under the write lock: another process may have set it up
             self._refuse_newer(version)
+            if backup is not None and version == SCHEMA_VERSION:  # migrated meanwhile by another process
+                backup.unlink()
+                backup = None
             if version == 0:
                 tables = [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
                 if tables:
@@ -243,7 +247,7 @@ class Store:
                 _create_v2(c)
                 c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             elif version < SCHEMA_VERSION:
-                self.backup_path = self._write_backup(version)
+                self.backup_path = backup if backup is not None else self._write_backup(version)
                 for v in range(version, SCHEMA_VERSION):
                     _MIGRATIONS[v](c)
                 c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
