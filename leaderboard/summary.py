@@ -234,7 +234,7 @@ def compare(data, model_a: str, model_b: str, *, seed: int = 0, rng: np.random.G
     """Probability of improvement P(A > B) per metric and dataset, with interval and Mann-Whitney p-value.
 
     One row per (metric, dataset) both models have, plus one row per metric with dataset
-    ``"(all datasets)"`` averaging P(A > B) over those datasets (its p-value is left empty: a
+    ``"(all datasets)"`` averaging P(A > B) over those datasets (its p-value is missing, NaN in the frame: a
     Mann-Whitney test across datasets is not meaningful). ``model_a``/``model_b`` are model names
     (or the disambiguated labels shown by :func:`summarize`).
     """
