@@ -16,9 +16,10 @@ from pathlib import Path
 COMMAND_MODULES: tuple[str, ...] = (
     "benchmark.commands.run",
     "benchmark.commands.listing",
-    "benchmark.commands.info",
+    "benchmark.commands.leaderboard",
     "benchmark.commands.data",
     "benchmark.commands.eval_sample",
+    "benchmark.commands.info",
 )
 
 

@@ -1,0 +1,216 @@
+"""``python -m benchmark leaderboard show|compare|release|export|import|html|plots [--db PATH]``.
+
+Argument parsing only; every sub-command calls one function of the ``leaderboard`` package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _common() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--db", default=str(Path("results") / "leaderboard.sqlite"),
+                   help="leaderboard store (SQLite file; default: results/leaderboard.sqlite)")
+    return p
+
+
+def _filters() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--suite", help="benchmark suite, e.g. disentanglement")
+    p.add_argument("--protocol", help="protocol version (a table is always for one)")
+    p.add_argument("--profile", help="profile: smoke, quick or paper")
+    p.add_argument("--metric", action="append", help="metric name (repeatable)")
+    p.add_argument("--dataset", action="append", help="dataset name (repeatable)")
+    p.add_argument("--model", action="append", help="model/method name (repeatable)")
+    p.add_argument("--release", help="use the frozen records of this release")
+    return p
+
+
+def _stats() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (recorded in the output; default 0)")
+    p.add_argument("--reps", type=int, default=10_000, help="bootstrap replicates (default 10000)")
+    return p
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    lb = sub.add_parser("leaderboard", help="show, compare, release, export, import and render leaderboard results")
+    lsub = lb.add_subparsers(dest="lb_command", metavar="ACTION")
+    lsub.required = True
+    fmt = dict(choices=("table", "markdown", "csv", "json"), default="table")
+
+    p = lsub.add_parser("show", parents=[_common(), _filters(), _stats()],
+                        help="per-dataset table (IQM, intervals, seeds) and ranking across datasets")
+    p.add_argument("--format", **fmt)
+    p.add_argument("--view", choices=("summary", "aggregate", "both"),
+                   help="which table (default: both for table/markdown, summary for csv/json)")
+    p.set_defaults(func=run_show)
+
+    p = lsub.add_parser("compare", parents=[_common(), _filters(), _stats()],
+                        help="P(A > B) with interval and Mann-Whitney p-value per metric and dataset")
+    p.add_argument("model_a")
+    p.add_argument("model_b")
+    p.add_argument("--format", **fmt)
+    p.set_defaults(func=run_compare)
+
+    p = lsub.add_parser("release", parents=[_common()], help="freeze the current records as an immutable release")
+    p.add_argument("name")
+    p.add_argument("--suite")
+    p.add_argument("--protocol")
+    p.add_argument("--profile")
+    p.set_defaults(func=run_release)
+
+    p = lsub.add_parser("export", parents=[_common(), _filters()], help="write records as JSON Lines")
+    p.add_argument("path")
+    p.set_defaults(func=run_export)
+
+    p = lsub.add_parser("import", parents=[_common()], help="read records from JSON Lines (idempotent)")
+    p.add_argument("path")
+    p.add_argument("--replace", action="store_true", help="overwrite stored records with the same id")
+    p.set_defaults(func=run_import)
+
+    p = lsub.add_parser("html", parents=[_common(), _filters(), _stats()], help="write the static HTML page")
+    p.add_argument("--out", default=str(Path("results") / "leaderboard.html"), help="default results/leaderboard.html")
+    p.add_argument("--title", default="Disentanglement benchmark leaderboard")
+    p.set_defaults(func=run_html)
+
+    p = lsub.add_parser("plots", parents=[_common(), _filters(), _stats()], help="write the figures as PNG files")
+    p.add_argument("--out", default=str(Path("results") / "plots"), help="folder (default results/plots)")
+    p.set_defaults(func=run_plots)
+
+
+def _usage_error(exc: Exception):
+    from benchmark.cli import UsageError
+
+    return UsageError(str(exc))
+
+
+def _open(args: argparse.Namespace, *, must_exist: bool = True):
+    import leaderboard as lb
+
+    if must_exist and not Path(args.db).is_file():
+        raise _usage_error(FileNotFoundError(
+            f"no leaderboard store at {args.db!r}; run a suite first (it writes results/leaderboard.sqlite) "
+            f"or pass --db PATH."))
+    try:
+        return lb.Store(args.db)
+    except lb.StoreError as exc:
+        raise _usage_error(exc) from None
+
+
+def _filter_kwargs(args: argparse.Namespace) -> dict:
+    return {"suite": args.suite, "protocol_version": args.protocol, "profile": args.profile,
+            "metric": args.metric, "dataset": args.dataset, "model": args.model}
+
+
+def _guard(fn):
+    """Turn the package's documented user errors into one-line CLI errors (exit status 2)."""
+    def wrapper(args: argparse.Namespace) -> int:
+        import leaderboard as lb
+        from leaderboard.submission import SubmissionError
+
+        try:
+            return fn(args)
+        except (lb.StoreError, lb.RecordError, SubmissionError, ValueError) as exc:
+            raise _usage_error(exc) from None
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
+@_guard
+def run_show(args: argparse.Namespace) -> int:
+    import leaderboard as lb
+
+    view = args.view or ("both" if args.format in ("table", "markdown") else "summary")
+    if view == "both" and args.format in ("csv", "json"):
+        raise ValueError(f"--view both cannot be written as {args.format}; choose --view summary or --view aggregate.")
+    with _open(args) as store:
+        recs = store.records(release=args.release, **_filter_kwargs(args))
+        store.table(release=args.release, **_filter_kwargs(args))  # refuses mixed protocol versions
+    if not recs:
+        print("no records match these filters.")
+        return 0
+    r0 = recs[0]
+    header = f"suite {r0.suite} · protocol {r0.protocol_version} · profile {r0.profile}" + \
+        (f" · release {args.release}" if args.release else "")
+    out = []
+    if view in ("summary", "both"):
+        df = lb.summarize(recs, seed=args.seed, reps=args.reps)
+        out.append(lb.format_table(df, args.format))
+    if view in ("aggregate", "both"):
+        df = lb.aggregate_across_datasets(recs, seed=args.seed, reps=args.reps)
+        out.append(lb.format_table(df, args.format))
+    if args.format in ("table", "markdown"):
+        print(("# " if args.format == "markdown" else "") + header + "\n")
+    print("\n".join(out), end="")
+    return 0
+
+
+@_guard
+def run_compare(args: argparse.Namespace) -> int:
+    import leaderboard as lb
+
+    with _open(args) as store:
+        store.table(release=args.release, **_filter_kwargs(args))
+        recs = store.records(release=args.release, **_filter_kwargs(args))
+    df = lb.compare(recs, args.model_a, args.model_b, seed=args.seed, reps=args.reps)
+    if args.format in ("table", "markdown"):
+        print(f"A = {args.model_a}, B = {args.model_b}\n")
+    print(lb.format_table(df, args.format), end="")
+    return 0
+
+
+@_guard
+def run_release(args: argparse.Namespace) -> int:
+    with _open(args) as store:
+        info = store.release(args.name, suite=args.suite, protocol_version=args.protocol, profile=args.profile)
+    print(f"release {info['name']!r}: {info['n_records']} records frozen at {info['created_at']} "
+          f"(record-id hash {info['record_ids_sha256'][:16]}); show it with "
+          f"`python -m benchmark leaderboard show --release NAME`.")
+    return 0
+
+
+@_guard
+def run_export(args: argparse.Namespace) -> int:
+    with _open(args) as store:
+        n = store.export_jsonl(args.path, release=args.release, **_filter_kwargs(args))
+    print(f"wrote {n} records to {args.path}")
+    return 0
+
+
+@_guard
+def run_import(args: argparse.Namespace) -> int:
+    with _open(args, must_exist=False) as store:
+        res = store.import_jsonl(args.path, replace=args.replace)
+    print(f"imported {args.path}: {res.inserted} new, {res.replaced} replaced, {res.skipped} already stored")
+    return 0
+
+
+@_guard
+def run_html(args: argparse.Namespace) -> int:
+    from leaderboard.html import write_html
+
+    with _open(args) as store:
+        recs = store.records(release=args.release, **_filter_kwargs(args))
+        rel = next((r for r in store.releases() if r["name"] == args.release), None) if args.release else None
+    path = write_html(args.out, recs, title=args.title, seed=args.seed, reps=args.reps, release=rel, source=args.db)
+    print(f"wrote {path} ({len(recs)} records)")
+    return 0
+
+
+@_guard
+def run_plots(args: argparse.Namespace) -> int:
+    from leaderboard.plots import write_plots
+
+    with _open(args) as store:
+        store.table(release=args.release, **_filter_kwargs(args))
+        recs = store.records(release=args.release, **_filter_kwargs(args))
+    paths = write_plots(recs, args.out, seed=args.seed, reps=min(args.reps, 2000))
+    for p in paths:
+        print(p)
+    if not paths:
+        print("no successful records: no figures written.", file=sys.stderr)
+    return 0

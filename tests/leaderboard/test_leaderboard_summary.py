@@ -1,0 +1,142 @@
+"""summarize / aggregate_across_datasets / compare / format_table on records."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import leaderboard as lb
+from leaderboard import VersionMixError
+
+
+def test_summarize_hand_values_flags_and_failures(rec):
+    vals = [0.1, 0.2, 0.3, 0.4, 0.9]
+    recs = [rec(model="a", train_seed=i, value=v) for i, v in enumerate(vals)]
+    recs += [rec(model="b", train_seed=i, value=0.5) for i in range(4)]
+    recs += [rec(model="b", train_seed=9, status="failed", value=None)]
+    recs += [rec(model="c", train_seed=0, eval_seed=e, value=v) for e, v in enumerate([0.2, 0.4])]  # eval seeds averaged
+    df = lb.summarize(recs, seed=3, reps=500).set_index("model")
+    assert df.loc["a", "mean"] == pytest.approx(0.38)
+    assert df.loc["a", "iqm"] == pytest.approx(0.3)  # 5 values, 1 cut each end -> mean(0.2, 0.3, 0.4)
+    assert df.loc["a", "n_seeds"] == 5 and not df.loc["a", "few_seeds"]
+    assert df.loc["b", "n_seeds"] == 4 and df.loc["b", "few_seeds"] and df.loc["b", "n_failed"] == 1
+    assert (df.loc["b", "ci_low"], df.loc["b", "iqm"], df.loc["b", "ci_high"]) == (0.5, 0.5, 0.5)
+    assert df.loc["c", "n_seeds"] == 1 and df.loc["c", "mean"] == pytest.approx(0.3)
+    assert (df["ci_low"] <= df["iqm"]).all() and (df["iqm"] <= df["ci_high"]).all()
+    assert (df["mean_ci_low"] <= df["mean"]).all() and (df["mean"] <= df["mean_ci_high"]).all()
+    assert set(df["bootstrap_seed"]) == {3} and df.attrs["seed"] == 3 and df.attrs["reps"] == 500
+
+
+def test_every_failed_cell_is_shown_without_a_value(rec):
+    df = lb.summarize([rec(model="a", status="failed", value=None), rec(model="b", value=0.2)], reps=10)
+    row = df.set_index("model").loc["a"]
+    assert row["n_seeds"] == 0 and row["n_failed"] == 1 and pd.isna(row["iqm"])
+
+
+def test_seed_reproducibility_and_cell_independence(synth):
+    recs = synth()
+    a = lb.summarize(recs, seed=1, reps=300)
+    b = lb.summarize(recs, seed=1, reps=300)
+    c = lb.summarize(recs, seed=2, reps=300)
+    pd.testing.assert_frame_equal(a, b)
+    assert not np.array_equal(a["ci_low"].to_numpy(), c["ci_low"].to_numpy())
+    without_ae = lb.summarize([r for r in recs if r.model != "ae"], seed=1, reps=300)
+    keep = a[a["model"] != "ae"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(keep, without_ae.reset_index(drop=True), check_like=True)
+    g1 = lb.summarize(recs, rng=np.random.default_rng(4), reps=300)
+    g2 = lb.summarize(recs, rng=np.random.default_rng(4), reps=300)
+    pd.testing.assert_frame_equal(g1, g2)
+    assert g1["bootstrap_seed"].isna().all()
+
+
+def test_versions_hashes_and_configs_are_never_mixed(rec):
+    recs = [rec(train_seed=i, value=0.2) for i in range(3)]
+    recs += [rec(train_seed=i, value=0.8, metric_version="2.0") for i in range(3)]
+    recs += [rec(train_seed=i, value=0.6, dataset_hash="sha256:" + "ff" * 32) for i in range(3)]
+    recs += [rec(train_seed=i, value=0.4, model_config_hash="cfg-2") for i in range(3)]
+    df = lb.summarize(recs, reps=50)
+    assert len(df) == 4 and set(df["n_seeds"]) == {3}
+    by = {(r.model, r.dataset, r.metric): r.mean for r in df.itertuples()}
+    assert by[("beta-vae #cfg-1", "dsprites-procedural #abababab", "mig@1.0")] == pytest.approx(0.2)
+    assert by[("beta-vae #cfg-1", "dsprites-procedural #abababab", "mig@2.0")] == pytest.approx(0.8)
+    assert by[("beta-vae #cfg-1", "dsprites-procedural #ffffffff", "mig@1.0")] == pytest.approx(0.6)
+    assert by[("beta-vae #cfg-2", "dsprites-procedural #abababab", "mig@1.0")] == pytest.approx(0.4)
+    with pytest.raises(VersionMixError, match="cannot be summarised together"):
+        lb.summarize(recs + [rec(protocol_version="2027.1")])
+    with pytest.raises(VersionMixError, match="profile='quick'"):
+        lb.aggregate_across_datasets(recs + [rec(profile="quick")])
+
+
+def test_aggregate_ranks_and_incomplete_models(synth):
+    recs = synth()
+    recs = [r for r in recs if not (r.model == "ae" and r.dataset == "shapes3d-procedural")]
+    df = lb.aggregate_across_datasets(recs, reps=1000)
+    mig = df[df["metric"] == "mig"].set_index("model")
+    assert mig.loc["qlae", "rank"] == 1 and mig.loc["qlae", "n_datasets"] == 2 and mig.loc["qlae", "n_runs"] == 10
+    assert mig.loc["beta-vae", "rank"] == mig.loc["beta-tcvae", "rank"] == 2
+    assert "beta-tcvae" in mig.loc["beta-vae", "tied_with"]
+    assert not mig.loc["ae", "complete"] and pd.isna(mig.loc["ae", "rank"]) and mig.loc["ae", "few_seeds"]
+    assert list(df["metric"].unique()) == ["infoc", "infom", "mig"]
+    assert (df["ci_low"] <= df["iqm"]).all() and (df["iqm"] <= df["ci_high"]).all()
+
+
+def test_compare_known_probability_and_pvalue(rec):
+    a = [rec(model="A", train_seed=i, value=v) for i, v in enumerate([0.1, 0.2, 0.3])]
+    b = [rec(model="B", train_seed=i, value=v) for i, v in enumerate([0.2, 0.2, 0.1])]
+    a2 = [r.replace(dataset="d2", value=v) for r, v in zip(a, [0.5, 0.6, 0.9])]  # the 3x2 matrices of test_stats
+    b2 = [r.replace(dataset="d2", value=v) for r, v in zip(b, [0.5, 0.7, 0.4])]
+    df = lb.compare(a + b + a2 + b2, "A", "B", reps=1000)
+    rows = df.set_index("dataset")
+    assert rows.loc["dsprites-procedural", "p_improve"] == pytest.approx(5.5 / 9)
+    assert rows.loc["d2", "p_improve"] == pytest.approx(6.5 / 9)
+    assert rows.loc["(all datasets)", "p_improve"] == pytest.approx(12 / 18)
+    assert pd.isna(rows.loc["(all datasets)", "p_value"])  # no Mann-Whitney test across datasets
+    from scipy.stats import mannwhitneyu
+    assert rows.loc["d2", "p_value"] == pytest.approx(mannwhitneyu([0.5, 0.6, 0.9], [0.5, 0.7, 0.4]).pvalue)
+    assert (df["ci_low"] <= df["p_improve"]).all() and (df["p_improve"] <= df["ci_high"]).all()
+    with pytest.raises(ValueError, match=r"model_b 'C' has no successful records in this table; models: \['A', 'B'\]"):
+        lb.compare(a + b, "A", "C")
+    with pytest.raises(ValueError, match="model_a and model_b must differ"):
+        lb.compare(a + b, "A", "A")
+
+
+def test_compare_identical_methods_is_a_tie(rec):
+    a = [rec(model="A", train_seed=i, value=0.5) for i in range(5)]
+    b = [r.replace(model="B") for r in a]
+    row = lb.compare(a + b, "A", "B", reps=200).iloc[0]
+    assert (row["p_improve"], row["ci_low"], row["ci_high"], row["p_value"]) == (0.5, 0.5, 0.5, 1.0)
+
+
+def test_format_table_all_formats(synth, rec):
+    hostile = "x|y \"q\" <b>"
+    recs = synth() + [rec(model=hostile, dataset="shapes3d-procedural", dataset_hash="sha256:" + "cd" * 32,
+                          metric="mig", metric_params={}, train_seed=i, value=0.3) for i in range(2)]
+    df = lb.summarize(recs, reps=100)
+    text = lb.format_table(df)
+    assert text.splitlines()[0].split() == ["model", "dataset", "metric", "IQM", "95%", "CI", "mean", "seeds", "failed"]
+    assert "3 (<5)" in text and hostile in text and "seed 0" in text
+    md = lb.format_table(df, "markdown")
+    assert "x\\|y \"q\" <b>" in md and md.splitlines()[1].startswith("|---|")
+    back = pd.read_csv(io.StringIO(lb.format_table(df, "csv")))
+    assert len(back) == len(df) and hostile in set(back["model"])
+    assert back["iqm"].to_numpy() == pytest.approx(df["iqm"].to_numpy(dtype=float), abs=1e-12)
+    js = json.loads(lb.format_table(df, "json"))
+    assert js["attrs"]["seed"] == 0 and len(js["rows"]) == len(df) and hostile in {r["model"] for r in js["rows"]}
+    agg_text = lb.format_table(lb.aggregate_across_datasets(recs, reps=100))
+    assert "rank interval" in agg_text and "tied with" in agg_text
+    with pytest.raises(ValueError, match="fmt must be one of 'table', 'markdown', 'csv', 'json'; got 'xml'"):
+        lb.format_table(df, "xml")
+
+
+def test_summarize_accepts_a_store_table(tmp_path, synth):
+    with lb.Store(tmp_path / "lb.sqlite") as s:
+        s.write_job(synth())
+        a = lb.summarize(s.table(), reps=100)
+    b = lb.summarize(synth(), reps=100)
+    pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(TypeError, match="data must be a list of leaderboard.Record"):
+        lb.summarize([1, 2, 3])
