@@ -163,7 +163,8 @@ def _save_plots(visualize, model, dataset, images, latents, sample, outcomes, ru
     plots.mkdir(parents=True, exist_ok=True)
     visualize.save_reconstruction_grid(model, images[:8], plots / "reconstructions.png",
                                        title=f"{dataset.name}: top originals, bottom reconstructions")
-    visualize.save_traversal_grid(model, images[0], latents, plots / "traversals.png")
+    visualize.save_traversal_grid(model, images[0], images[:500], plots / "traversals.png",
+                                  title=f"{dataset.name}: latent traversals")
     nmi = next((o.components.get("nmi") for o in outcomes if o.metric == "infom" and o.status == "ok"), None)
     if nmi is not None:
         visualize.save_nmi_heatmap(np.asarray(nmi), dataset.factor_names, plots / "nmi.png")

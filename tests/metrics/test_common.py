@@ -27,6 +27,9 @@ if hasattr(metrics, "dci"):  # the predictive metrics (DCI, SAP, modularity/expl
                                     lambda r: [r.modularity, r.explicitness]),
     })
 
+# Tolerance of the invariance tests: exact up to float rounding, except DCI, whose gradient-boosted
+# trees break ties between equal splits at random (seed 0..3 alone move D by ~1e-2).
+TOLERANCE = {"dci": 2e-2}
 # Metrics whose scores do not change when latent columns are permuted (all of ours claim it).
 LATENT_PERMUTATION_INVARIANT = set(REGISTRY)
 # Metrics that are exactly invariant to the order of samples (randomised fits are not exactly).
@@ -59,7 +62,7 @@ def test_scores_are_python_floats_in_range_and_serialisable(name):
 def test_latent_permutation_invariance(name):
     fn, get = REGISTRY[name]
     s, z = data(seed=1)
-    np.testing.assert_allclose(get(fn(s, z[:, [3, 1, 0, 2]])), get(fn(s, z)), atol=2e-3)
+    np.testing.assert_allclose(get(fn(s, z[:, [3, 1, 0, 2]])), get(fn(s, z)), atol=TOLERANCE.get(name, 2e-3))
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLE_ORDER_INVARIANT))
@@ -75,7 +78,7 @@ def test_relabelling_factor_values_changes_nothing(name):
     fn, get = REGISTRY[name]
     s, z = data(seed=3)
     relabelled = np.column_stack([s[:, 0] * 7 + 100, 3 - s[:, 1], s[:, 2] - 50])
-    np.testing.assert_allclose(get(fn(relabelled, z)), get(fn(s, z)), atol=1e-9)
+    np.testing.assert_allclose(get(fn(relabelled, z)), get(fn(s, z)), atol=TOLERANCE.get(name, 1e-9))
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
