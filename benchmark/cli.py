@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "benchmark.commands.run",
     "benchmark.commands.listing",
     "benchmark.commands.leaderboard",
+    "benchmark.commands.submit",
     "benchmark.commands.data",
     "benchmark.commands.eval_sample",
     "benchmark.commands.info",

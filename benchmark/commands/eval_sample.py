@@ -19,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval-sample", help="write a dataset's deterministic evaluation sample to an .npz file")
     p.add_argument("name", help="dataset name (see `data list`)")
     p.add_argument("--out", required=True, help="output .npz file")
-    p.add_argument("--n", type=int, default=10_000, help="number of images (default 10000)")
+    p.add_argument("--n", type=int, default=None, help="number of images (default: the profile's, else 10000)")
+    p.add_argument("--profile", default=None, help="use this disentanglement-suite profile's sample size "
+                                                   "(what `submit --profile` expects)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     p.add_argument("--root", default=None, help="data root (default $BENCHMARK_DATA or ~/.cache/benchmark/data)")
     p.set_defaults(func=run)
@@ -35,8 +37,21 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out must name a .npz file; got {str(out)!r}.")
     if not out.parent.is_dir():
         raise UsageError(f"--out: folder {out.parent} does not exist.")
+    if args.n is not None and args.profile is not None:
+        raise UsageError("give either --n or --profile, not both.")
+    if args.profile is not None:
+        from benchmark.suites import disentanglement
+
+        if args.profile not in disentanglement.PROFILES:
+            raise UsageError(f"--profile must be one of {', '.join(disentanglement.PROFILES)}; got {args.profile!r}.")
     try:
         ds = datasets.load(args.name, root=args.root)
+        if args.profile is not None:
+            from benchmark.suites import disentanglement
+
+            args.n = min(disentanglement.PROFILES[args.profile].eval_samples, len(ds))
+        elif args.n is None:
+            args.n = 10_000
         if not isinstance(ds, datasets.FactorDataset):
             raise UsageError(f"{args.name} has class labels, not ground-truth factors; eval-sample needs a factor dataset.")
         sample = ds.evaluation_sample(args.n, args.seed)

@@ -1,0 +1,130 @@
+"""``python -m benchmark submit``: score a method's latents (or encoder) on a dataset's evaluation sample.
+
+The suite recomputes every metric itself on the submitted representation of the fixed, hashed
+evaluation sample and stores the records with provenance ``submitted-latents`` (or
+``submitted-encoder``). Anything wrong (shape, NaN, a sample-hash mismatch, a pickled object)
+is refused with a one-line message and nothing is stored.
+
+    python -m benchmark eval-sample shapes3d-procedural --profile quick --out sample.npz
+    # ... encode sample.npz's images with your method, save latents + sample_hash ...
+    python -m benchmark submit --dataset shapes3d-procedural --latents mine.npz --name MyMethod --seed 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.cli import UsageError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("submit", help="score submitted latents (or an encoder) and store them on the leaderboard")
+    p.add_argument("--suite", default="disentanglement")
+    p.add_argument("--profile", default=None, help="profile whose evaluation sample was encoded (default: the suite's "
+                                                   "default, quick)")
+    p.add_argument("--dataset", required=True, help="dataset name, e.g. shapes3d-procedural")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--latents", help=".npz with 'latents' (n_samples, n_latents) and 'sample_hash'")
+    source.add_argument("--encoder", help="module:function mapping float32 images (B, C, H, W) in [0, 1] to (B, L)")
+    p.add_argument("--name", required=True, help="method name shown on the leaderboard")
+    p.add_argument("--seed", type=int, default=0, help="training seed of the submitted model (default 0)")
+    p.add_argument("--discrete-latents", action="store_true", help="score latents as discrete codes (quantised models)")
+    p.add_argument("--db", default=str(Path("results") / "leaderboard.sqlite"), help="leaderboard store")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import datasets
+    import leaderboard
+    from leaderboard import submission
+    from benchmark import evaluation
+    from benchmark.environment import environment
+    from benchmark.jobs import EVAL_SEED
+    from benchmark.suites import get_suite
+
+    module = get_suite(args.suite)
+    profile = args.profile or module.DEFAULT_PROFILE
+    if profile not in module.PROFILES:
+        raise UsageError(f"--profile must be one of {', '.join(module.PROFILES)}; got {profile!r}.")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be an integer >= 0; got {args.seed}.")
+    if not args.name.strip():
+        raise UsageError("--name must not be empty.")
+    p = module.PROFILES[profile]
+    try:
+        ds = datasets.load(args.dataset)
+    except (ValueError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+    n = min(p.eval_samples, len(ds))
+    sample = ds.evaluation_sample(n, seed=EVAL_SEED)
+    provenance = "submitted-latents" if args.latents else "submitted-encoder"
+    try:
+        if args.latents:
+            sub = submission.load_submitted_latents(args.latents, n_samples=n, expected_sample_hash=sample.sample_hash)
+            latents, file_sha = sub.latents, sub.file_sha256
+        else:
+            latents = _encode_with(args.encoder, ds.images_at(sample.indices))
+            file_sha = None
+    except submission.SubmissionError as exc:
+        raise UsageError(f"{exc} (profile {profile!r} uses the sample of {n} images written by `python -m benchmark "
+                         f"eval-sample {args.dataset} --profile {profile} --out FILE.npz`)") from None
+
+    settings = p.eval
+    outcomes = evaluation.evaluate_representation(sample.factors, latents, discrete=args.discrete_latents,
+                                                  settings=settings, seed=EVAL_SEED)
+    config_hash = hashlib.sha256(json.dumps({"provenance": provenance, "name": args.name}, sort_keys=True)
+                                 .encode()).hexdigest()
+    records = [leaderboard.Record(
+        suite=args.suite, protocol_version=module.PROTOCOL_VERSION, profile=profile, dataset=ds.name,
+        dataset_hash=ds.content_hash, model=args.name, model_config_hash=config_hash, train_seed=args.seed,
+        metric=o.metric, metric_version=o.version, metric_params=o.params, eval_seed=EVAL_SEED, value=o.value,
+        components=o.components, status=o.status, error=o.error, environment=environment(),
+        timing={"metric_seconds": o.seconds}, provenance=provenance) for o in outcomes]
+    Path(args.db).parent.mkdir(parents=True, exist_ok=True)
+    with leaderboard.Store(args.db) as store:
+        try:
+            result = submission.ingest_submission(store, records, sample_hash=sample.sample_hash,
+                                                   expected_sample_hash=sample.sample_hash, file_sha256=file_sha)
+        except submission.SubmissionError as exc:
+            raise UsageError(str(exc)) from None
+    print(f"{args.name} on {ds.name} (seed {args.seed}, profile {profile}): {result.inserted} records stored, "
+          f"{result.skipped} already present")
+    for o in outcomes:
+        shown = "failed: " + str(o.error) if o.status != "ok" else f"{o.value:.4f}"
+        print(f"  {o.metric:<22} {shown}")
+    return 0
+
+
+def _encode_with(spec: str, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Import ``module:function`` and encode the images in batches; validate what it returns."""
+    from leaderboard import submission
+
+    module_name, _, func_name = spec.partition(":")
+    if not module_name or not func_name:
+        raise UsageError(f"--encoder must look like 'package.module:function'; got {spec!r}.")
+    try:
+        fn = getattr(importlib.import_module(module_name), func_name)
+    except (ImportError, AttributeError) as exc:
+        raise UsageError(f"--encoder {spec!r} cannot be imported: {exc}.") from None
+    chunks = []
+    for start in range(0, len(images), batch_size):
+        out = fn(images[start:start + batch_size])
+        if all(hasattr(out, a) for a in ("detach", "cpu", "numpy")):
+            out = out.detach().cpu().numpy()
+        out = np.asarray(out, dtype=np.float64)
+        if out.ndim != 2 or out.shape[0] != min(batch_size, len(images) - start):
+            raise submission.SubmissionError(
+                f"encoder {spec!r} must return an array of shape (batch, n_latents); got shape {out.shape} for a "
+                f"batch of {min(batch_size, len(images) - start)} images.")
+        chunks.append(out)
+    latents = np.concatenate(chunks)
+    if not np.isfinite(latents).all():
+        row = int(np.argwhere(~np.isfinite(latents))[0, 0])
+        raise submission.SubmissionError(f"encoder {spec!r} returned NaN or infinity (first at row {row}).")
+    return latents
