@@ -1,0 +1,135 @@
+"""End-to-end tests of the disentanglement suite: smoke profile, idempotent jobs, failures, submit."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import leaderboard
+import metrics
+from benchmark.evaluation import ALL_METRICS
+from benchmark.runner import plan_jobs, run_jobs
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("smoke")
+    jobs = plan_jobs("disentanglement", "smoke")
+    outcomes = run_jobs(jobs, out=out, db=out / "leaderboard.sqlite", device="cpu", progress=False)
+    return out, jobs, outcomes
+
+
+def test_smoke_profile_stores_every_metric_of_every_job(smoke_run):
+    out, jobs, outcomes = smoke_run
+    assert [o.status for o in outcomes] == ["ok"] * len(jobs)
+    with leaderboard.Store(out / "leaderboard.sqlite") as store:
+        records = store.records(suite="disentanglement", profile="smoke")
+    assert len(records) == len(jobs) * len(ALL_METRICS)
+    assert {r.metric for r in records} == set(ALL_METRICS)
+    assert all(r.status == "ok" and np.isfinite(r.value) and r.provenance == "measured" for r in records)
+    qlae = next(r for r in records if r.model == "qlae" and r.metric == "infom")
+    assert qlae.metric_params["discrete_latents"] is True  # quantised latents scored as codes
+    ae = next(r for r in records if r.model == "ae" and r.metric == "infom")
+    assert ae.metric_params["discrete_latents"] is False
+    assert qlae.environment["packages"]["torch"] and "train_seconds" in qlae.timing
+
+
+def test_plots_are_written_per_job(smoke_run):
+    out, jobs, outcomes = smoke_run
+    for o in outcomes:
+        for name in ("traversals.png", "nmi.png", "reconstructions.png"):
+            path = o.job.run_dir(out) / "plots" / name
+            assert path.stat().st_size > 1000, path
+        assert json.loads((o.job.run_dir(out) / "job.json").read_text())["status"] == "ok"
+
+
+def test_rerunning_a_finished_suite_does_no_work(smoke_run):
+    out, jobs, _ = smoke_run
+    again = run_jobs(jobs, out=out, db=out / "leaderboard.sqlite", device="cpu", progress=False)
+    assert [o.status for o in again] == ["skipped"] * len(jobs)
+
+
+def test_job_identity_is_stable_and_depends_on_what_matters():
+    a = plan_jobs("disentanglement", "smoke")
+    b = plan_jobs("disentanglement", "smoke")
+    assert [j.job_id for j in a] == [j.job_id for j in b]
+    assert len({j.job_id for j in a}) == len(a)
+    assert len({j.model_config_hash for j in a}) == len({j.model for j in a})  # seeds share a model config
+    more_steps = dataclasses.replace(a[0], train_config={**a[0].train_config, "steps": 999})
+    assert more_steps.job_id != a[0].job_id and more_steps.record_ids()[0] != a[0].record_ids()[0]
+
+
+def test_a_failing_job_is_recorded_and_the_others_go_on(tmp_path):
+    good, = plan_jobs("disentanglement", "smoke", models=("ae",))
+    broken_model = {**good.train_config["model"], "lr": -1.0}  # refused by the model config at run time
+    bad = dataclasses.replace(good, model="qlae", discrete_latents=True,
+                              train_config={**good.train_config, "model": {**broken_model, "name": "qlae"}})
+    outcomes = run_jobs([bad, good], out=tmp_path, db=tmp_path / "db.sqlite", device="cpu", progress=False)
+    assert [o.status for o in outcomes] == ["failed", "ok"]
+    assert "lr must be a finite number >= 0" in outcomes[0].error
+    with leaderboard.Store(tmp_path / "db.sqlite") as store:
+        failed = store.records(model="qlae")
+        assert len(failed) == len(ALL_METRICS)
+        assert all(r.status == "failed" and r.value is None and "lr must be" in r.error for r in failed)
+        assert all(r.status == "ok" for r in store.records(model="ae"))
+
+
+def test_interrupted_suite_resumes_with_the_missing_jobs_only(tmp_path):
+    db = tmp_path / "db.sqlite"
+    first = run_jobs(plan_jobs("disentanglement", "smoke", models=("ae",)), out=tmp_path, db=db, device="cpu",
+                     progress=False)
+    assert [o.status for o in first] == ["ok"]
+    both = run_jobs(plan_jobs("disentanglement", "smoke"), out=tmp_path, db=db, device="cpu", progress=False)
+    assert sorted((o.job.model, o.status) for o in both) == [("ae", "skipped"), ("qlae", "ok")]
+
+
+def _cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "benchmark", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_submit_recomputes_metrics_and_refuses_bad_files(tmp_path, smoke_run):
+    r = _cli("eval-sample", "dsprites-procedural", "--profile", "smoke", "--out", "sample.npz", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    sample = np.load(tmp_path / "sample.npz")
+    factors = sample["factors"]
+    latents = factors + 0.1 * np.random.default_rng(0).normal(size=factors.shape)
+    np.savez(tmp_path / "good.npz", latents=latents, sample_hash=sample["sample_hash"])
+    np.savez(tmp_path / "nan.npz", latents=np.where(np.arange(len(factors))[:, None] == 4, np.nan, factors * 1.0),
+             sample_hash=sample["sample_hash"])
+    np.savez(tmp_path / "hash.npz", latents=factors * 1.0, sample_hash=np.array("0" * 64))
+    np.savez(tmp_path / "pickled.npz", latents=np.array([object()] * len(factors), dtype=object),
+             sample_hash=sample["sample_hash"])
+    base = ["submit", "--profile", "smoke", "--dataset", "dsprites-procedural", "--db", "db.sqlite", "--name"]
+    for name, expected in [("nan.npz", "contains NaN or infinity (first at row 4"),
+                           ("hash.npz", "does not match this dataset's evaluation sample"),
+                           ("pickled.npz", "pickled object array")]:
+        r = _cli(*base, "Bad'; DROP TABLE records;--", "--latents", name, cwd=tmp_path)
+        assert r.returncode == 2 and expected in r.stderr, r.stderr
+        assert "Traceback" not in r.stderr
+    assert not (tmp_path / "db.sqlite").exists() or leaderboard.Store(tmp_path / "db.sqlite").count() == 0
+    r = _cli(*base, "Oracle", "--latents", "good.npz", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    with leaderboard.Store(tmp_path / "db.sqlite") as store:
+        records = store.records(model="Oracle")
+    assert len(records) == len(ALL_METRICS) - 1  # no decoder: no PSNR
+    assert {r.provenance for r in records} == {"submitted-latents"}
+    infom = next(r for r in records if r.metric == "infom")
+    assert infom.value == pytest.approx(metrics.infomec(factors, latents, discrete_latents=False).infom, abs=1e-12)
+    assert infom.environment["eval_sample_hash"] == str(sample["sample_hash"])
+
+
+def test_list_names_profiles_models_and_metrics(tmp_path):
+    r = _cli("list", cwd=tmp_path)
+    assert r.returncode == 0
+    for expected in ("profile quick [default]", "qlae (quantised latents)", "dsprites-procedural", "infom (version"):
+        assert expected in r.stdout
+
+
+def test_unknown_profile_is_a_one_line_error(tmp_path):
+    r = _cli("run", "--profile", "huge", "--out", str(tmp_path), cwd=tmp_path)
+    assert r.returncode == 2 and "profile must be one of 'smoke', 'quick', 'paper'; got 'huge'" in r.stderr
+    assert "Traceback" not in r.stderr
