@@ -106,8 +106,11 @@ def _resolve_seed(seed, rng) -> tuple[int | None, np.random.Generator | None]:
 
 
 def summarize(data, *, seed: int = 0, rng: np.random.Generator | None = None, reps: int = 10_000,
-              confidence: float = 0.95) -> pd.DataFrame:
+              confidence: float = 0.95, across_datasets: bool = False) -> pd.DataFrame:
     """Per (model, dataset, metric): mean, IQM and a stratified-bootstrap interval over training seeds.
+
+    With ``across_datasets=True`` this returns :func:`aggregate_across_datasets` instead (per
+    (metric, model): IQM over all datasets, interval, rank interval, ties).
 
     Parameters
     ----------
@@ -132,6 +135,8 @@ def summarize(data, *, seed: int = 0, rng: np.random.Generator | None = None, re
         ``suite, protocol_version, profile, bootstrap_seed, reps, confidence``. ``model``,
         ``dataset`` and ``metric`` are display labels (disambiguated when versions differ).
     """
+    if across_datasets:
+        return aggregate_across_datasets(data, seed=seed, rng=rng, reps=reps, confidence=confidence)
     seed, rng = _resolve_seed(seed, rng)
     df = _as_frame(data)
     cols = ["suite", "protocol_version", "profile", "model", "dataset", "metric", "mean", "iqm", "ci_low", "ci_high",
