@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from .aggregate import Ragged, iqm_rows, mann_whitney_pvalue
 from .bootstrap import probability_of_improvement_ci, rank_intervals, rng_for, stratified_bootstrap
@@ -154,7 +155,9 @@ def summarize(data, *, seed: int = 0, rng: np.random.Generator | None = None, re
     s, p, q = df["suite"].iloc[0], df["protocol_version"].iloc[0], df["profile"].iloc[0]
     groups = {k: g["value"].to_numpy() for k, g in runs.groupby(_CELL, sort=False)}
     rows = []
-    for key, lab in labels.sort_index().iterrows():
+    cells = labels.sort_index()
+    for key, lab in tqdm(cells.iterrows(), total=len(cells), desc="bootstrap intervals", unit="cell",
+                         disable=True if len(cells) < 100 else None, leave=False):
         vals = groups.get(key, np.empty(0))
         n_failed = int(failed.get(key, 0))
         row = {"suite": s, "protocol_version": p, "profile": q, "model": lab["model_label"],
@@ -193,7 +196,9 @@ def aggregate_across_datasets(data, *, seed: int = 0, rng: np.random.Generator |
     cols = ["metric", "model", "iqm", "ci_low", "ci_high", "rank", "rank_low", "rank_high", "tied_with",
             "n_datasets", "n_runs", "min_seeds", "few_seeds", "complete", "bootstrap_seed", "reps", "confidence"]
     out_rows = []
-    for metric_key, mdf in runs.groupby(_METRIC, sort=True):
+    groups = runs.groupby(_METRIC, sort=True)
+    for metric_key, mdf in tqdm(groups, total=groups.ngroups, desc="rank intervals", unit="metric",
+                                disable=True if len(runs) < 1000 else None, leave=False):
         metric_label = mdf["metric_label"].iloc[0]
         all_tasks = sorted(set(map(tuple, mdf[_DATASET].to_numpy())))
         per_model: dict[str, Ragged] = {}
