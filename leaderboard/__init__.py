@@ -8,6 +8,7 @@ Public API (see docs/leaderboard.md):
   (IQM, stratified bootstrap intervals, rank intervals, probability of improvement).
 * :func:`format_table` -- text/markdown/csv/json output; :func:`write_html` -- the static page.
 * :func:`ingest_submission`, :func:`load_submitted_latents` -- validated storage of submissions.
+* :func:`collect_environment` -- the ``environment`` block (versions, git commit, hardware).
 
 Never imports torch or ``benchmark``.
 """
