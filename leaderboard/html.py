@@ -14,6 +14,7 @@ import datetime as _dt
 import html
 import json
 import os
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -368,7 +369,7 @@ def write_html(path: str | os.PathLike[str], records: Iterable[Record], **kwargs
         raise ValueError(f"--out {str(p)!r} is a folder; expected a file name such as {str(p / 'leaderboard.html')!r}.")
     p.parent.mkdir(parents=True, exist_ok=True)
     text = render_html(records, **kwargs)
-    tmp = p.with_name(f".{p.name}.tmp")
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, p)
     return p

@@ -225,6 +225,8 @@ class Store:
         c = self.conn
         c.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
         self._refuse_newer(self._version())
+        if self._version() == 0:
+            self._refuse_foreign()
         self._retry_locked(lambda: c.execute("PRAGMA journal_mode = WAL").fetchone())
         c.execute("PRAGMA synchronous = FULL")
         c.execute("PRAGMA foreign_keys = ON")
@@ -240,10 +242,7 @@ class Store:
                 backup.unlink()
                 backup = None
             if version == 0:
-                tables = [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-                if tables:
-                    raise StoreError(f"{str(self.path)!r} is an SQLite database but not a leaderboard store "
-                                     f"(schema version 0, tables {tables}); pass another file with --db.")
+                self._refuse_foreign()
                 _create_v2(c)
                 c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             elif version < SCHEMA_VERSION:
@@ -256,6 +255,13 @@ class Store:
             if c.in_transaction:
                 c.execute("ROLLBACK")
             raise
+
+    def _refuse_foreign(self) -> None:
+        """A version-0 file with tables belongs to something else: refuse it before changing anything."""
+        tables = [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        if tables:
+            raise StoreError(f"{str(self.path)!r} is an SQLite database but not a leaderboard store "
+                             f"(schema version 0, tables {tables}); pass another file with --db.")
 
     def _write_backup(self, version: int) -> Path:
         """Copy the whole database (consistent, via SQLite's backup API) before a migration."""
