@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .aggregate import Ragged, iqm_rows, mann_whitney_pvalue
+from .aggregate import Ragged, mann_whitney_pvalue
 from .bootstrap import probability_of_improvement_ci, rank_intervals, rng_for, stratified_bootstrap
 from .frame import FRAME_COLUMNS, records_to_frame
 from .records import Record

@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from leaderboard import Record, RecordError, SchemaVersionError, Store, StoreError, VersionMixError
+from leaderboard import RecordError, SchemaVersionError, Store, StoreError, VersionMixError
 from leaderboard.store import _SCHEMA_V1, SCHEMA_VERSION
 
 HOSTILE = [
