@@ -496,6 +496,22 @@ class Store:
                                 "ORDER BY created_at, name")
         return [dict(zip(("name", "created_at", "n_records", "record_ids_sha256", "filters"), r)) for r in cur]
 
+    def release_manifest(self, name: str) -> dict[str, Any]:
+        """The release as a shareable manifest: info, protocol versions, aggregation version, record ids.
+
+        ``aggregation_version`` names the version of the statistics code (tables are derived from
+        the records and regenerated; a change of that code is visible in the manifest).
+        """
+        from .summary import AGGREGATION_VERSION
+
+        recs = self.release_records(name)
+        info = next(r for r in self.releases() if r["name"] == name)
+        return {"release": name, "created_at": info["created_at"], "n_records": info["n_records"],
+                "record_ids_sha256": info["record_ids_sha256"], "filters": json.loads(info["filters"]),
+                "aggregation_version": AGGREGATION_VERSION, "schema_version": SCHEMA_VERSION,
+                "protocols": sorted({f"{r.suite} {r.protocol_version} {r.profile}" for r in recs}),
+                "record_ids": sorted(r.record_id for r in recs)}
+
     def release_records(self, name: str) -> list[Record]:
         """The records frozen in release ``name``, exactly as they were when it was made."""
         if not self.conn.execute("SELECT 1 FROM releases WHERE name = ?", (name,)).fetchone():

@@ -27,7 +27,10 @@ from .frame import FRAME_COLUMNS, records_to_frame
 from .records import Record
 from .store import VersionMixError
 
-__all__ = ["summarize", "aggregate_across_datasets", "compare", "format_table", "MIN_SEEDS", "run_scores"]
+__all__ = ["AGGREGATION_VERSION", "summarize", "aggregate_across_datasets", "compare", "format_table", "MIN_SEEDS", "run_scores"]
+
+#: Version of the statistics in this module; bump it when a table would change for the same records.
+AGGREGATION_VERSION = "1"
 
 #: Cells with fewer training seeds than this are flagged (``few_seeds``); Agarwal et al. (2021)
 #: and the design notes ask for at least 5.
