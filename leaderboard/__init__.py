@@ -8,6 +8,7 @@ Public API (see docs/leaderboard.md):
   (IQM, stratified bootstrap intervals, rank intervals, probability of improvement).
 * :func:`format_table` -- text/markdown/csv/json output; :func:`write_html` -- the static page.
 * :func:`ingest_submission`, :func:`load_submitted_latents` -- validated storage of submissions.
+* :func:`collect_environment` -- the ``environment`` block (versions, git commit, hardware).
 
 Never imports torch or ``benchmark``.
 """
@@ -16,10 +17,25 @@ __benchmark_suite__ = True  # marker checked by `python -m benchmark` against na
 
 from .records import IDENTITY_FIELDS, PROVENANCES, STATUSES, Record, RecordError, compute_record_id
 from .store import DEFAULT_DB, SCHEMA_VERSION, JobResult, SchemaVersionError, Store, StoreError, VersionMixError
+from .environment import collect_environment
+from .submission import SubmissionError, ingest_submission, load_submitted_latents
 from .summary import MIN_SEEDS, aggregate_across_datasets, compare, format_table, summarize
+
+_LAZY = {"write_html": "html", "render_html": "html", "write_plots": "plots"}  # matplotlib only when used
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'leaderboard' has no attribute {name!r}")
+
 
 __all__ = [
     "Record", "RecordError", "IDENTITY_FIELDS", "STATUSES", "PROVENANCES", "compute_record_id",
     "Store", "StoreError", "SchemaVersionError", "VersionMixError", "JobResult", "SCHEMA_VERSION", "DEFAULT_DB",
     "summarize", "aggregate_across_datasets", "compare", "format_table", "MIN_SEEDS",
+    "SubmissionError", "ingest_submission", "load_submitted_latents", "collect_environment",
+    "write_html", "render_html", "write_plots",
 ]

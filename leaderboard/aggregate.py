@@ -14,7 +14,6 @@ the Statistical Precipice. NeurIPS. arXiv:2108.13264.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 from scipy import stats as _st

@@ -14,6 +14,7 @@ import datetime as _dt
 import html
 import json
 import os
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -76,6 +77,8 @@ details pre { max-width: 760px; max-height: 360px; overflow: auto; background: v
 input.filter { padding: 5px 8px; border: 1px solid #cfd6e2; border-radius: 4px; width: 320px; margin: 4px 0; }
 footer { color: var(--muted); font-size: 12px; padding: 16px 32px 28px; border-top: 1px solid var(--line); }
 code { font-size: 12.5px; }
+table.records td { white-space: nowrap; }
+table.records td:last-child { white-space: normal; }
 """
 
 _JS = """
@@ -252,7 +255,8 @@ def _records_table(records: list[Record], labels: dict[str, str], tid: str) -> s
             '<th data-type="text">status</th><th data-type="text">provenance</th><th data-type="text">created</th>'
             '<th data-type="text">details</th></tr>')
     rows = []
-    for r in records:
+    order = lambda r: (r.metric, r.dataset, labels.get(r.record_id, r.model), r.train_seed, r.eval_seed)  # noqa: E731
+    for r in sorted(records, key=order):
         d = r.to_dict()
         detail = json.dumps({"record_id": d["record_id"], "identity": d["identity"], "provenance": r.provenance,
                              "status": r.status, "error": r.error, "environment": r.environment,
@@ -267,7 +271,7 @@ def _records_table(records: list[Record], labels: dict[str, str], tid: str) -> s
             f'<td data-sort="{_e(r.status)}">{status}</td><td>{_e(r.provenance)}</td>'
             f'<td class="muted" data-sort="{_e(r.created_at)}">{_e(r.created_at[:19].replace("T", " "))}</td>'
             f"<td><details><summary>provenance</summary><pre>{_e(detail)}</pre></details></td></tr>")
-    return f'<table class="sortable" id="{tid}"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+    return f'<table class="sortable records" id="{tid}"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
 
 
 def render_html(records: Iterable[Record], *, title: str = "Disentanglement benchmark leaderboard",
@@ -365,7 +369,7 @@ def write_html(path: str | os.PathLike[str], records: Iterable[Record], **kwargs
         raise ValueError(f"--out {str(p)!r} is a folder; expected a file name such as {str(p / 'leaderboard.html')!r}.")
     p.parent.mkdir(parents=True, exist_ok=True)
     text = render_html(records, **kwargs)
-    tmp = p.with_name(f".{p.name}.tmp")
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, p)
     return p

@@ -69,7 +69,9 @@ def interval_figure(agg: pd.DataFrame, metric: str, colors: dict[str, str] | Non
     colors = [cmap.get(m, "#999999") for m in df["model"]]
     lo, hi, pt = (df[c].astype(float).to_numpy() for c in ("ci_low", "ci_high", "iqm"))
     ax.barh(y, hi - lo, left=lo, height=0.55, color=colors, alpha=0.35, edgecolor="none")
-    ax.scatter(pt, y, color=colors, zorder=3, s=28, marker="|", linewidths=2.5)
+    ax.scatter(pt, y, color=colors, zorder=3, s=160, marker="|", linewidths=2.5)
+    ax.use_sticky_edges = False  # bars would otherwise pin the axis to the lowest interval end
+    ax.margins(x=0.04)
     labels = []
     for r in df.itertuples():
         tag = f"#{r.rank}" if r.rank is not pd.NA and r.rank is not None else "n/r"

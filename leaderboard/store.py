@@ -225,6 +225,8 @@ class Store:
         c = self.conn
         c.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
         self._refuse_newer(self._version())
+        if self._version() == 0:
+            self._refuse_foreign()
         self._retry_locked(lambda: c.execute("PRAGMA journal_mode = WAL").fetchone())
         c.execute("PRAGMA synchronous = FULL")
         c.execute("PRAGMA foreign_keys = ON")
@@ -240,10 +242,7 @@ class Store:
                 backup.unlink()
                 backup = None
             if version == 0:
-                tables = [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-                if tables:
-                    raise StoreError(f"{str(self.path)!r} is an SQLite database but not a leaderboard store "
-                                     f"(schema version 0, tables {tables}); pass another file with --db.")
+                self._refuse_foreign()
                 _create_v2(c)
                 c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             elif version < SCHEMA_VERSION:
@@ -256,6 +255,13 @@ class Store:
             if c.in_transaction:
                 c.execute("ROLLBACK")
             raise
+
+    def _refuse_foreign(self) -> None:
+        """A version-0 file with tables belongs to something else: refuse it before changing anything."""
+        tables = [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        if tables:
+            raise StoreError(f"{str(self.path)!r} is an SQLite database but not a leaderboard store "
+                             f"(schema version 0, tables {tables}); pass another file with --db.")
 
     def _write_backup(self, version: int) -> Path:
         """Copy the whole database (consistent, via SQLite's backup API) before a migration."""
@@ -489,6 +495,22 @@ class Store:
         cur = self.conn.execute("SELECT name, created_at, n_records, record_ids_sha256, filters FROM releases "
                                 "ORDER BY created_at, name")
         return [dict(zip(("name", "created_at", "n_records", "record_ids_sha256", "filters"), r)) for r in cur]
+
+    def release_manifest(self, name: str) -> dict[str, Any]:
+        """The release as a shareable manifest: info, protocol versions, aggregation version, record ids.
+
+        ``aggregation_version`` names the version of the statistics code (tables are derived from
+        the records and regenerated; a change of that code is visible in the manifest).
+        """
+        from .summary import AGGREGATION_VERSION
+
+        recs = self.release_records(name)
+        info = next(r for r in self.releases() if r["name"] == name)
+        return {"release": name, "created_at": info["created_at"], "n_records": info["n_records"],
+                "record_ids_sha256": info["record_ids_sha256"], "filters": json.loads(info["filters"]),
+                "aggregation_version": AGGREGATION_VERSION, "schema_version": SCHEMA_VERSION,
+                "protocols": sorted({f"{r.suite} {r.protocol_version} {r.profile}" for r in recs}),
+                "record_ids": sorted(r.record_id for r in recs)}
 
     def release_records(self, name: str) -> list[Record]:
         """The records frozen in release ``name``, exactly as they were when it was made."""

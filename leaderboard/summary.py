@@ -19,14 +19,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
-from .aggregate import Ragged, iqm_rows, mann_whitney_pvalue
+from .aggregate import Ragged, mann_whitney_pvalue
 from .bootstrap import probability_of_improvement_ci, rank_intervals, rng_for, stratified_bootstrap
 from .frame import FRAME_COLUMNS, records_to_frame
 from .records import Record
 from .store import VersionMixError
 
-__all__ = ["summarize", "aggregate_across_datasets", "compare", "format_table", "MIN_SEEDS", "run_scores"]
+__all__ = ["AGGREGATION_VERSION", "summarize", "aggregate_across_datasets", "compare", "format_table", "MIN_SEEDS", "run_scores"]
+
+#: Version of the statistics in this module; bump it when a table would change for the same records.
+AGGREGATION_VERSION = "1"
 
 #: Cells with fewer training seeds than this are flagged (``few_seeds``); Agarwal et al. (2021)
 #: and the design notes ask for at least 5.
@@ -106,8 +110,11 @@ def _resolve_seed(seed, rng) -> tuple[int | None, np.random.Generator | None]:
 
 
 def summarize(data, *, seed: int = 0, rng: np.random.Generator | None = None, reps: int = 10_000,
-              confidence: float = 0.95) -> pd.DataFrame:
+              confidence: float = 0.95, across_datasets: bool = False) -> pd.DataFrame:
     """Per (model, dataset, metric): mean, IQM and a stratified-bootstrap interval over training seeds.
+
+    With ``across_datasets=True`` this returns :func:`aggregate_across_datasets` instead (per
+    (metric, model): IQM over all datasets, interval, rank interval, ties).
 
     Parameters
     ----------
@@ -132,6 +139,8 @@ def summarize(data, *, seed: int = 0, rng: np.random.Generator | None = None, re
         ``suite, protocol_version, profile, bootstrap_seed, reps, confidence``. ``model``,
         ``dataset`` and ``metric`` are display labels (disambiguated when versions differ).
     """
+    if across_datasets:
+        return aggregate_across_datasets(data, seed=seed, rng=rng, reps=reps, confidence=confidence)
     seed, rng = _resolve_seed(seed, rng)
     df = _as_frame(data)
     cols = ["suite", "protocol_version", "profile", "model", "dataset", "metric", "mean", "iqm", "ci_low", "ci_high",
@@ -149,7 +158,9 @@ def summarize(data, *, seed: int = 0, rng: np.random.Generator | None = None, re
     s, p, q = df["suite"].iloc[0], df["protocol_version"].iloc[0], df["profile"].iloc[0]
     groups = {k: g["value"].to_numpy() for k, g in runs.groupby(_CELL, sort=False)}
     rows = []
-    for key, lab in labels.sort_index().iterrows():
+    cells = labels.sort_index()
+    for key, lab in tqdm(cells.iterrows(), total=len(cells), desc="bootstrap intervals", unit="cell",
+                         disable=True if len(cells) < 100 else None, leave=False):
         vals = groups.get(key, np.empty(0))
         n_failed = int(failed.get(key, 0))
         row = {"suite": s, "protocol_version": p, "profile": q, "model": lab["model_label"],
@@ -188,7 +199,9 @@ def aggregate_across_datasets(data, *, seed: int = 0, rng: np.random.Generator |
     cols = ["metric", "model", "iqm", "ci_low", "ci_high", "rank", "rank_low", "rank_high", "tied_with",
             "n_datasets", "n_runs", "min_seeds", "few_seeds", "complete", "bootstrap_seed", "reps", "confidence"]
     out_rows = []
-    for metric_key, mdf in runs.groupby(_METRIC, sort=True):
+    groups = runs.groupby(_METRIC, sort=True)
+    for metric_key, mdf in tqdm(groups, total=groups.ngroups, desc="rank intervals", unit="metric",
+                                disable=True if len(runs) < 1000 else None, leave=False):
         metric_label = mdf["metric_label"].iloc[0]
         all_tasks = sorted(set(map(tuple, mdf[_DATASET].to_numpy())))
         per_model: dict[str, Ragged] = {}

@@ -61,6 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--suite")
     p.add_argument("--protocol")
     p.add_argument("--profile")
+    p.add_argument("--manifest", help="also write the release manifest (JSON: record ids, versions) to this file")
     p.set_defaults(func=run_release)
 
     p = lsub.add_parser("export", parents=[_common(), _filters()], help="write records as JSON Lines")
@@ -167,6 +168,12 @@ def run_compare(args: argparse.Namespace) -> int:
 def run_release(args: argparse.Namespace) -> int:
     with _open(args) as store:
         info = store.release(args.name, suite=args.suite, protocol_version=args.protocol, profile=args.profile)
+        if args.manifest:
+            import json
+
+            Path(args.manifest).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.manifest).write_text(json.dumps(store.release_manifest(args.name), indent=1,
+                                                      ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"release {info['name']!r}: {info['n_records']} records frozen at {info['created_at']} "
           f"(record-id hash {info['record_ids_sha256'][:16]}); show it with "
           f"`python -m benchmark leaderboard show --release NAME`.")

@@ -7,7 +7,6 @@ import os
 import signal
 import time
 
-import pytest
 
 from leaderboard import Record, Store
 
@@ -105,3 +104,25 @@ def test_a_process_killed_in_the_middle_of_a_job_leaves_no_partial_job(tmp_path)
         assert s.verify() == []
         r = s.write_job([_record(7, i) for i in range(3)])
         assert r.inserted == 3 and s.count() == 8
+
+
+def _fresh_writer(path: str, worker: int, start) -> None:
+    start.wait(30)
+    with Store(path) as s:  # all processes create the schema of the same new file at once
+        s.write_job([_record(worker, i) for i in range(20)])
+
+
+def test_processes_creating_the_same_new_store_at_once(tmp_path):
+    path = str(tmp_path / "new.sqlite")
+    ctx = mp.get_context("fork")
+    start = ctx.Event()
+    procs = [ctx.Process(target=_fresh_writer, args=(path, w, start)) for w in range(N_PROCS)]
+    for p in procs:
+        p.start()
+    start.set()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0] * N_PROCS
+    with Store(path) as s:
+        assert s.count() == 20 * N_PROCS and s.verify() == []
+        assert s.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -99,3 +99,34 @@ def test_records_are_frozen_and_hashable(rec):
         r.value = 1.0  # type: ignore[misc]
     assert len({r, Record.from_dict(r.to_dict()), rec(train_seed=1)}) == 2
     assert hash(r) == hash(rec(value=0.9))  # same identity, same hash
+
+
+def test_collect_environment_reads_versions_and_git(tmp_path, rec):
+    import subprocess
+
+    from leaderboard import collect_environment
+
+    env = collect_environment(("numpy", "no-such-distribution-xyz"))
+    assert env["packages"]["numpy"] == np.__version__ and env["packages"]["no-such-distribution-xyz"] is None
+    assert env["cpu_count"] >= 1 and env["python"].count(".") == 2
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "f").write_text("x")
+    subprocess.run(["git", "-C", str(tmp_path), "add", "f"], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "m"],
+                   check=True)
+    head = subprocess.run(["git", "-C", str(tmp_path), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    env = collect_environment((), repo=tmp_path)
+    assert env["git_commit"] == head.strip() and env["git_dirty"] is False
+    (tmp_path / "f").write_text("changed")
+    assert collect_environment((), repo=tmp_path)["git_dirty"] is True
+    assert collect_environment((), repo=tmp_path / "missing")["git_commit"] is None
+    json.loads(rec(environment=env).to_json())
+
+
+def test_lazy_renderers_are_reachable_from_the_package():
+    import leaderboard as lb
+
+    from leaderboard.html import write_html
+    assert lb.write_html is write_html
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        lb.nope  # noqa: B018

@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from leaderboard import Record, RecordError, SchemaVersionError, Store, StoreError, VersionMixError
+from leaderboard import RecordError, SchemaVersionError, Store, StoreError, VersionMixError
 from leaderboard.store import _SCHEMA_V1, SCHEMA_VERSION
 
 HOSTILE = [
@@ -162,8 +162,10 @@ def test_not_a_store(tmp_path):
     c.execute("CREATE TABLE t (x)")
     c.commit()
     c.close()
+    before = hashlib.sha256(q.read_bytes()).hexdigest()
     with pytest.raises(StoreError, match=r"not a leaderboard store .*tables \['t'\]"):
         Store(q)
+    assert hashlib.sha256(q.read_bytes()).hexdigest() == before  # not even switched to WAL
 
 
 def test_newer_schema_is_refused_and_the_file_left_alone(tmp_path):

@@ -82,6 +82,7 @@ def test_aggregate_ranks_and_incomplete_models(synth):
     assert not mig.loc["ae", "complete"] and pd.isna(mig.loc["ae", "rank"]) and mig.loc["ae", "few_seeds"]
     assert list(df["metric"].unique()) == ["infoc", "infom", "mig"]
     assert (df["ci_low"] <= df["iqm"]).all() and (df["iqm"] <= df["ci_high"]).all()
+    pd.testing.assert_frame_equal(lb.summarize(recs, reps=1000, across_datasets=True), df)
 
 
 def test_compare_known_probability_and_pvalue(rec):
