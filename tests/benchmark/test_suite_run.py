@@ -34,7 +34,7 @@ def test_smoke_profile_stores_every_metric_of_every_job(smoke_run):
     assert qlae.metric_params["discrete_latents"] is True  # quantised latents scored as codes
     ae = next(r for r in records if r.model == "ae" and r.metric == "infom")
     assert ae.metric_params["discrete_latents"] is False
-    assert qlae.environment["packages"]["torch"] and "train_seconds" in qlae.timing
+    assert qlae.environment["packages"]["torch"] and "git_commit" in qlae.environment and "train_seconds" in qlae.timing
 
 
 def test_plots_are_written_per_job(smoke_run):
