@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from datasets._errors import DatasetDownloadError
@@ -32,6 +33,9 @@ PROCEDURAL = ("dsprites-procedural", "shapes3d-procedural", "mpi3d-procedural", 
 ON_REQUEST = ("clothing1m", "animal10n")
 
 
+_RESOLUTION = re.compile(r"(.+)-(\d+)px")
+
+
 def dataset_class(name: str) -> type:
     """The adapter class of ``name``; unknown names raise ValueError listing the valid ones."""
     classes = _classes()
@@ -53,7 +57,8 @@ def load(name: str, *, root: str | os.PathLike | None = None, download: bool = F
     Parameters
     ----------
     name : str
-        One of :func:`available`.
+        One of :func:`available`, optionally with a ``-<size>px`` suffix for a block-averaged
+        lower-resolution view of a factor dataset (``"shapes3d-procedural-32px"``).
     root : path, optional
         Data root; default ``$BENCHMARK_DATA`` or ``~/.cache/benchmark/data``. Ignored by the
         procedural twins.
@@ -70,6 +75,16 @@ def load(name: str, *, root: str | os.PathLike | None = None, download: bool = F
     -------
     FactorDataset or LabelledDataset
     """
+    match = _RESOLUTION.fullmatch(name)
+    if match and match.group(1) in NAMES:  # "<name>-<size>px": a block-averaged view of <name>
+        from datasets._base import FactorDataset
+        from datasets.downsampled import Downsampled
+
+        base = load(match.group(1), root=root, download=download, verify=verify, **options)
+        if not isinstance(base, FactorDataset):
+            raise ValueError(f"{name!r}: only ground-truth-factor datasets have lower-resolution views; "
+                             f"{match.group(1)!r} has class labels.")
+        return Downsampled(base, int(match.group(2)))
     cls = dataset_class(name)
     if name in PROCEDURAL[:3]:
         return cls(**options)

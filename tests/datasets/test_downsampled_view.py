@@ -1,0 +1,34 @@
+"""The lower-resolution view ``<name>-<size>px``."""
+
+import numpy as np
+import pytest
+
+import datasets
+
+
+def test_block_mean_view_keeps_the_factor_grid_and_says_what_it_is():
+    base = datasets.load("shapes3d-procedural")
+    ds = datasets.load("shapes3d-procedural-32px")
+    assert ds.name == "shapes3d-procedural-32px" and ds.image_shape == (3, 32, 32)
+    assert ds.factor_sizes == base.factor_sizes and len(ds) == len(base)
+    assert ds.content_hash != base.content_hash
+    classes = base.sample_factors(5, np.random.default_rng(0))
+    big = base.images_for_factors(classes, dtype=np.uint8).astype(np.float64)
+    small = ds.images_for_factors(classes, dtype=np.uint8)
+    expected = np.floor(big.reshape(5, 3, 32, 2, 32, 2).mean(axis=(3, 5)) + 0.5)
+    np.testing.assert_array_equal(small, expected)
+    np.testing.assert_allclose(ds.images_for_factors(classes), small / 255.0, rtol=1e-6)
+    idx = base.factors_to_index(classes)
+    np.testing.assert_array_equal(ds.images_at(idx, dtype=np.uint8), small)
+    a, b = ds.evaluation_sample(50, seed=1), base.evaluation_sample(50, seed=1)
+    np.testing.assert_array_equal(a.indices, b.indices)
+    assert a.sample_hash != b.sample_hash
+
+
+def test_bad_sizes_and_label_datasets_are_refused():
+    with pytest.raises(ValueError, match="image_size must be a positive divisor of the base size 64x64; got 48"):
+        datasets.load("dsprites-procedural-48px")
+    with pytest.raises(ValueError, match="only ground-truth-factor datasets have lower-resolution views"):
+        datasets.load("shapes3d-hue-noisy-32px")
+    with pytest.raises(ValueError, match="unknown dataset 'nothing-32px'"):
+        datasets.load("nothing-32px")
