@@ -60,12 +60,14 @@ def metric_version(metric: str) -> str:
     return metrics.METRIC_VERSIONS[_VERSION_KEY[metric]]
 
 
-def metric_params(metric: str, *, discrete: bool, settings: EvalSettings, n_samples: int, seed: int) -> dict:
+def metric_params(metric: str, *, settings: EvalSettings, n_samples: int, seed: int) -> dict:
     """The options a metric is computed with; known before computing, so records can be looked up."""
     family = _FAMILY_OF.get(metric, metric)
     base = {"n_samples": int(n_samples)}
     if family == "infomec":
-        return {**base, "discrete_latents": bool(discrete), "variant": "standalone", "random_state": seed}
+        # Whether latents are scored as codes is a property of the model (quantised or not), recorded
+        # in the components, not part of the protocol: QLAE and AE rows must share one table row.
+        return {**base, "variant": "standalone", "random_state": seed}
     if family == "mig":
         return {**base, "num_bins": 20}
     if family == "dci":
@@ -99,8 +101,7 @@ def evaluate_representation(sources: np.ndarray, latents: np.ndarray, *, discret
             detail = traceback.format_exc(limit=3)
             for name in names:
                 outcomes.append(MetricOutcome(
-                    name, None, {"traceback": detail}, metric_params(name, discrete=discrete, settings=settings,
-                                                                      n_samples=n, seed=seed),
+                    name, None, {"traceback": detail}, metric_params(name, settings=settings, n_samples=n, seed=seed),
                     metric_version(name), "failed", summary, time.perf_counter() - start))
             continue
         seconds = time.perf_counter() - start
@@ -108,7 +109,7 @@ def evaluate_representation(sources: np.ndarray, latents: np.ndarray, *, discret
             value, components = values[name]
             outcomes.append(MetricOutcome(
                 name, float(value), components,
-                metric_params(name, discrete=discrete, settings=settings, n_samples=n, seed=seed),
+                metric_params(name, settings=settings, n_samples=n, seed=seed),
                 metric_version(name), seconds=seconds))
     return outcomes
 
@@ -117,7 +118,7 @@ def evaluate_reconstruction(reconstructions: np.ndarray, images: np.ndarray) -> 
     """PSNR (dB, max value 1) of reconstructions against the images, mean over images."""
     start = time.perf_counter()
     n = int(images.shape[0])
-    params = metric_params("psnr", discrete=False, settings=EvalSettings(), n_samples=n, seed=0)
+    params = metric_params("psnr", settings=EvalSettings(), n_samples=n, seed=0)
     try:
         r = metrics.psnr(reconstructions, images)
     except Exception as exc:
@@ -131,7 +132,8 @@ def _compute_family(family: str, s: np.ndarray, z: np.ndarray, *, discrete: bool
                     seed: int) -> dict[str, tuple[float, dict[str, Any]]]:
     if family == "infomec":
         r = metrics.infomec(s, z, discrete_latents=discrete, random_state=seed)
-        comp = {"nmi": r.nmi.tolist(), "active": r.active.tolist(), "infoe_per_factor": r.infoe_per_factor.tolist()}
+        comp = {"nmi": r.nmi.tolist(), "active": r.active.tolist(), "infoe_per_factor": r.infoe_per_factor.tolist(),
+                "discrete_latents": bool(discrete)}
         return {"infom": (r.infom, comp), "infoe": (r.infoe, comp), "infoc": (r.infoc, comp)}
     if family == "mig":
         r = metrics.mig(s, z, num_bins=20)

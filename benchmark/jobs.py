@@ -68,8 +68,8 @@ class Job:
 
     def identity(self, metric: str) -> dict:
         """The identity block of this job's record for ``metric`` (see ``leaderboard.Record``)."""
-        params = evaluation.metric_params(metric, discrete=self.discrete_latents, settings=self.settings(),
-                                          n_samples=self.eval_samples, seed=EVAL_SEED)
+        params = evaluation.metric_params(metric, settings=self.settings(), n_samples=self.eval_samples,
+                                          seed=EVAL_SEED)
         return {
             "suite": self.suite, "protocol_version": self.protocol_version, "profile": self.profile,
             "dataset": self.dataset, "dataset_hash": self.dataset_hash, "model": self.model,

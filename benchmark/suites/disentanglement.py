@@ -8,8 +8,9 @@ modularity/explicitness and reconstruction PSNR.
 Profiles (part of every record's identity):
 
 * ``smoke``: seconds; what the tests run end to end.
-* ``quick`` (default): offline procedural twins, small networks, a few seeds; minutes on 2 CPU cores,
-  and it shows the paper's central effect (QLAE's InfoM and InfoC above AE's and beta-VAE's).
+* ``quick`` (default): offline procedural twins at 32 x 32 pixels (``<name>-32px``, block-averaged
+  from 64 x 64), small networks, a few seeds; minutes on 2 CPU cores, and it shows the paper's
+  central effect (QLAE's InfoM and InfoC above AE's and beta-VAE's).
 * ``paper``: the reference protocol: real Shapes3D, MPI3D and dSprites, the reference 12-block
   architecture, 200 000 steps at batch 128, 7 seeds, 10 000 evaluation images; expects a GPU.
 """
@@ -50,7 +51,7 @@ PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
         description="seconds on a CPU: 2 models x 1 dataset x 1 seed, a few steps; checks the plumbing only",
-        datasets=("dsprites-procedural",),
+        datasets=("dsprites-procedural-32px",),
         models=("qlae", "ae"),
         seeds=1,
         steps=20,
@@ -63,7 +64,7 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile(
         name="quick",
         description="minutes on 2 CPU cores, offline: QLAE vs AE and beta-VAE on the procedural twins, 3 seeds",
-        datasets=("dsprites-procedural", "shapes3d-procedural"),
+        datasets=("dsprites-procedural-32px", "shapes3d-procedural-32px"),
         models=("qlae", "ae", "beta_vae"),
         seeds=3,
         steps=1500,

@@ -31,9 +31,10 @@ def test_smoke_profile_stores_every_metric_of_every_job(smoke_run):
     assert {r.metric for r in records} == set(ALL_METRICS)
     assert all(r.status == "ok" and np.isfinite(r.value) and r.provenance == "measured" for r in records)
     qlae = next(r for r in records if r.model == "qlae" and r.metric == "infom")
-    assert qlae.metric_params["discrete_latents"] is True  # quantised latents scored as codes
+    assert qlae.components["discrete_latents"] is True  # quantised latents scored as codes
     ae = next(r for r in records if r.model == "ae" and r.metric == "infom")
-    assert ae.metric_params["discrete_latents"] is False
+    assert ae.components["discrete_latents"] is False
+    assert ae.metric_params == qlae.metric_params  # one protocol: both models share a leaderboard row
     assert qlae.environment["packages"]["torch"] and "git_commit" in qlae.environment and "train_seconds" in qlae.timing
 
 
@@ -92,7 +93,7 @@ def _cli(*args, cwd):
 
 
 def test_submit_recomputes_metrics_and_refuses_bad_files(tmp_path, smoke_run):
-    r = _cli("eval-sample", "dsprites-procedural", "--profile", "smoke", "--out", "sample.npz", cwd=tmp_path)
+    r = _cli("eval-sample", "dsprites-procedural-32px", "--profile", "smoke", "--out", "sample.npz", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     sample = np.load(tmp_path / "sample.npz")
     factors = sample["factors"]
@@ -103,7 +104,7 @@ def test_submit_recomputes_metrics_and_refuses_bad_files(tmp_path, smoke_run):
     np.savez(tmp_path / "hash.npz", latents=factors * 1.0, sample_hash=np.array("0" * 64))
     np.savez(tmp_path / "pickled.npz", latents=np.array([object()] * len(factors), dtype=object),
              sample_hash=sample["sample_hash"])
-    base = ["submit", "--profile", "smoke", "--dataset", "dsprites-procedural", "--db", "db.sqlite", "--name"]
+    base = ["submit", "--profile", "smoke", "--dataset", "dsprites-procedural-32px", "--db", "db.sqlite", "--name"]
     for name, expected in [("nan.npz", "contains NaN or infinity (first at row 4"),
                            ("hash.npz", "does not match this dataset's evaluation sample"),
                            ("pickled.npz", "pickled object array")]:
