@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import time
 import traceback
 from dataclasses import dataclass
@@ -24,6 +25,11 @@ from benchmark import evaluation
 from benchmark.environment import environment
 
 EVAL_SEED = 0  # the evaluation sample and every metric's randomness are seeded with this
+
+
+def hyperparameter_dataset(name: str) -> str:
+    """The dataset whose reference hyperparameters apply: a ``-<size>px`` view uses its base's."""
+    return re.sub(r"-\d+px$", "", name)
 
 
 def _sha256(obj) -> str:
@@ -107,7 +113,8 @@ def run_job(job: Job, *, out: Path, db: Path, device: str = "auto", progress: bo
     timing: dict = {}
     try:
         dataset = datasets.load(job.dataset)
-        model_cfg = reference_config(job.model, job.dataset, architecture=job.train_config["model"]["architecture"])
+        model_cfg = reference_config(job.model, hyperparameter_dataset(job.dataset),
+                                     architecture=job.train_config["model"]["architecture"])
         model_cfg = dataclasses.replace(model_cfg, **{k: (tuple(v) if k == "betas" else v)
                                                       for k, v in job.train_config["model"].items()})
         cfg = TrainConfig(model=model_cfg, steps=job.train_config["steps"], batch_size=job.train_config["batch_size"],

@@ -17,7 +17,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 import datasets
-from benchmark.jobs import Job, JobOutcome, run_job
+from benchmark.jobs import Job, JobOutcome, hyperparameter_dataset, run_job
 from benchmark.suites import get_suite
 
 _RESUME_FREE = ("seed", "device", "progress", "log_every")
@@ -45,7 +45,8 @@ def plan_jobs(suite: str, profile: str, *, datasets_: tuple[str, ...] | None = N
     for dataset_name in names:
         ds = datasets.load(dataset_name)
         for model in model_names:
-            model_cfg = reference_config(model, dataset_name, architecture=p.architecture, **dict(p.overrides))
+            model_cfg = reference_config(model, hyperparameter_dataset(dataset_name), architecture=p.architecture,
+                                         **dict(p.overrides))
             cfg = TrainConfig(model=model_cfg, steps=p.steps, batch_size=p.batch_size,
                               checkpoint_every=p.checkpoint_every)
             train_config = {k: v for k, v in cfg.to_dict().items() if k not in _RESUME_FREE}
