@@ -216,6 +216,8 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> Tr
         raise TypeError(f"cfg must be a TrainConfig; got {type(cfg).__name__}.")
     device = resolve_device(cfg.device)
     precision = resolve_precision(cfg.precision, device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels
     run_dir = None if run_dir is None else Path(run_dir)
     ckpt_path = None if run_dir is None else run_dir / CHECKPOINT_NAME
 

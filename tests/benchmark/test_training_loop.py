@@ -125,7 +125,7 @@ def test_checkpoint_of_another_config_or_dataset_is_refused(tmp_path):
 
 
 def test_progress_bar_shows_loss_and_steps_per_second(capsys):
-    cfg = TrainConfig(**{**_cfg(steps=2).__dict__, "progress": True})
+    cfg = TrainConfig(**{**_cfg(steps=2).__dict__, "progress": True, "device": "cpu", "precision": "fp32"})
     train(cfg, BarDataset())
     err = capsys.readouterr().err
     assert "train qlae" in err and "loss=" in err and "steps_s=" in err
