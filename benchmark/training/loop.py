@@ -242,6 +242,7 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> Tr
 
     # resume
     start_step, final_losses = 0, {}
+    latest: dict[str, torch.Tensor] = {}  # newest value of every loss part (GAN generator parts are not every step)
     if ckpt_path is not None and ckpt_path.exists():
         ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         _check_compatible(ckpt_path, ckpt, cfg, dataset)
@@ -252,6 +253,7 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> Tr
             scaler.load_state_dict(ckpt["scaler"])
         _set_rng_states(ckpt["rng"], data_rng, noise)
         start_step, final_losses = int(ckpt["step"]), dict(ckpt["final_losses"])
+        latest = {k: torch.tensor(v) for k, v in final_losses.items()}
 
     def save(step_done: int) -> None:
         if ckpt_path is None:
@@ -260,7 +262,8 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> Tr
         _save_checkpoint(
             ckpt_path, model=model.state_dict(), optimizers={k: o.state_dict() for k, o in optimizers.items()},
             scaler=scaler.state_dict() if scaler.is_enabled() else None, step=step_done, config=cfg.to_dict(),
-            dataset=dataset_identity(dataset), rng=_rng_states(data_rng, noise), final_losses=final_losses,
+            dataset=dataset_identity(dataset), rng=_rng_states(data_rng, noise),
+            final_losses={k: float(v) for k, v in latest.items()},
             versions=_versions(),
         )
 
@@ -268,7 +271,6 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> Tr
     bar = tqdm(total=cfg.steps, initial=min(start_step, cfg.steps), disable=not cfg.progress,
                desc=f"train {cfg.model.name}", unit="step", dynamic_ncols=True)
     t0 = time.perf_counter()
-    latest: dict[str, torch.Tensor] = {}  # newest value of every loss part (GAN generator parts are not every step)
     for step in range(start_step, cfg.steps):
         x = get_batch(dataset, cfg.batch_size, data_rng, device)
         latest.update(train_step(model, optimizers, x, step, noise, autocast, scaler))
@@ -276,9 +278,9 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> Tr
         if done % cfg.log_every == 0 or done == cfg.steps:
             final_losses = {k: float(v) for k, v in latest.items()}
             first = next(iter(final_losses.values()))
-            if not np.isfinite(first):
+            if not all(np.isfinite(v) for v in final_losses.values()):
                 raise FloatingPointError(
-                    f"training diverged at step {done}: loss is {first} (losses {final_losses}); "
+                    f"training diverged at step {done}: a loss is not finite ({final_losses}); "
                     f"lower lr (now {cfg.model.lr}) or check the data."
                 )
             rate = (done - start_step) / max(time.perf_counter() - t0, 1e-9)

@@ -147,3 +147,12 @@ def test_device_and_precision_resolution_and_config_errors():
         TrainConfig(precision="half")
     with pytest.raises(TypeError, match="cfg must be a TrainConfig; got dict"):
         train({}, BarDataset())
+
+
+def test_non_finite_loss_stops_the_run_with_the_step():
+    class NaNBars(BarDataset):
+        def images_for_factors(self, classes, dtype=np.float32):
+            return np.full((len(classes), 1, 32, 32), np.nan, dtype=dtype)
+
+    with pytest.raises(FloatingPointError, match=r"training diverged at step 1: a loss is not finite \(\{'loss': nan"):
+        train(_cfg(steps=2), NaNBars())
