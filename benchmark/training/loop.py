@@ -20,6 +20,7 @@ import platform
 import random
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,7 @@ class TrainResult:
     device: str
     precision: str
     run_dir: Path | None
+    evaluations: list[dict[str, float]] = dataclasses.field(default_factory=list)  # {"step": s, **evaluate(model)}
 
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "model"}
@@ -189,7 +191,8 @@ def _save_checkpoint(path: Path, **contents: Any) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> TrainResult:
+def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None,
+          evaluate: Callable[[DisentanglementModel], dict[str, float]] | None = None) -> TrainResult:
     """Train ``cfg.model`` on ``dataset`` for ``cfg.steps`` steps; resume from ``run_dir`` if it holds a checkpoint.
 
     Parameters
@@ -200,6 +203,10 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> Tr
     run_dir : path, optional
         Folder for ``checkpoint.pt`` (every ``cfg.checkpoint_every`` steps and at the end) and
         ``train_result.json``. Without it nothing is written and nothing is resumed.
+    evaluate : callable, optional
+        ``evaluate(model) -> {name: float}``, run under ``torch.no_grad()`` in eval mode every
+        ``cfg.eval_every`` steps (if > 0) and after the last step; results (with their step) are kept in the
+        checkpoint and returned in ``TrainResult.evaluations``.
 
     Returns
     -------
@@ -241,7 +248,7 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> Tr
     autocast = (lambda: torch.autocast("cuda", dtype=amp_dtype)) if amp_dtype else contextlib.nullcontext
 
     # resume
-    start_step, final_losses = 0, {}
+    start_step, final_losses, evaluations = 0, {}, []
     latest: dict[str, torch.Tensor] = {}  # newest value of every loss part (GAN generator parts are not every step)
     if ckpt_path is not None and ckpt_path.exists():
         ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
@@ -254,6 +261,7 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> Tr
         _set_rng_states(ckpt["rng"], data_rng, noise)
         start_step, final_losses = int(ckpt["step"]), dict(ckpt["final_losses"])
         latest = {k: torch.tensor(v) for k, v in final_losses.items()}
+        evaluations = list(ckpt.get("evaluations", []))
 
     def save(step_done: int) -> None:
         if ckpt_path is None:
@@ -263,7 +271,7 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> Tr
             ckpt_path, model=model.state_dict(), optimizers={k: o.state_dict() for k, o in optimizers.items()},
             scaler=scaler.state_dict() if scaler.is_enabled() else None, step=step_done, config=cfg.to_dict(),
             dataset=dataset_identity(dataset), rng=_rng_states(data_rng, noise),
-            final_losses={k: float(v) for k, v in latest.items()},
+            final_losses={k: float(v) for k, v in latest.items()}, evaluations=evaluations,
             versions=_versions(),
         )
 
@@ -286,6 +294,12 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> Tr
             rate = (done - start_step) / max(time.perf_counter() - t0, 1e-9)
             bar.set_postfix(loss=f"{first:.4f}", steps_s=f"{rate:.2f}")
         bar.update(1)
+        if evaluate is not None and ((cfg.eval_every and done % cfg.eval_every == 0) or done == cfg.steps):
+            model.eval()
+            with torch.no_grad():
+                scores = evaluate(model)
+            model.train()
+            evaluations.append({"step": done, **{k: float(v) for k, v in scores.items()}})
         if (cfg.checkpoint_every and done % cfg.checkpoint_every == 0) or done == cfg.steps:
             save(done)
     bar.close()
@@ -295,7 +309,7 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> Tr
     result = TrainResult(
         model=model, config=cfg, final_losses=final_losses, steps=max(cfg.steps, start_step), start_step=start_step,
         train_seconds=seconds if steps_run else 0.0, steps_per_second=steps_run / seconds if steps_run else 0.0,
-        device=str(device), precision=precision, run_dir=run_dir,
+        device=str(device), precision=precision, run_dir=run_dir, evaluations=evaluations,
     )
     if run_dir is not None:
         (run_dir / RESULT_NAME).write_text(json.dumps(result.to_dict(), indent=2))

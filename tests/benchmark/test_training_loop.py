@@ -12,6 +12,7 @@ from benchmark.training import (
     CHECKPOINT_NAME,
     CheckpointMismatchError,
     TrainConfig,
+    encode,
     resolve_device,
     resolve_precision,
     train,
@@ -156,3 +157,19 @@ def test_non_finite_loss_stops_the_run_with_the_step():
 
     with pytest.raises(FloatingPointError, match=r"training diverged at step 1: a loss is not finite \(\{'loss': nan"):
         train(_cfg(steps=2), NaNBars())
+
+
+def test_periodic_evaluation_survives_resume(tmp_path):
+    calls = []
+
+    def evaluate(model):
+        calls.append(model.training)
+        return {"mean_code": encode(model, BarDataset().images_for_factors(np.array([[0, 0, 0], [3, 2, 1]]))).mean()}
+
+    cfg = TrainConfig(**{**_cfg(steps=6).__dict__, "eval_every": 2})
+    straight = train(cfg, BarDataset(), evaluate=evaluate)
+    assert [e["step"] for e in straight.evaluations] == [2, 4, 6] and calls == [False] * 3
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, InterruptedBars(after=6), run_dir=tmp_path, evaluate=evaluate)
+    resumed = train(cfg, InterruptedBars(after=10**9), run_dir=tmp_path, evaluate=evaluate)
+    assert resumed.evaluations == straight.evaluations  # steps 2 (from the checkpoint), 4 and 6
