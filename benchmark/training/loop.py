@@ -2,7 +2,8 @@
 
 Order: device and precision -> seeds -> model -> optimizers -> resume from ``run_dir/checkpoint.pt`` if present
 -> loop (sample a batch; one optimizer step per model phase: forward, backward, element-wise clip, step;
-progress bar; checkpoint every ``checkpoint_every`` steps and at the end) -> result.
+progress bar; optional evaluation every ``eval_every`` steps and at the end; checkpoint every
+``checkpoint_every`` steps and at the end) -> result.
 
 Exactness of resume: a checkpoint holds the unwrapped ``state_dict``, every optimizer state, the step, the
 config, and the states of all random streams (numpy batch sampler, torch noise generator, torch and Python
