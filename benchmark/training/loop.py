@@ -107,11 +107,13 @@ def dataset_identity(dataset) -> dict[str, Any]:
     }
 
 
-def get_batch(dataset, batch_size: int, rng: np.random.Generator, device: torch.device) -> torch.Tensor:
+def get_batch(dataset, batch_size: int, rng: np.random.Generator, device: torch.device,
+              memory_format: torch.memory_format = torch.contiguous_format) -> torch.Tensor:
     """Images of ``batch_size`` factor combinations drawn with ``rng``: (B, C, H, W) float32 in [0, 1] on ``device``."""
     classes = dataset.sample_factors(batch_size, rng)  # (B, K) int64
     images = dataset.images_for_factors(classes, dtype=np.float32)  # (B, C, H, W)
-    return torch.from_numpy(np.ascontiguousarray(images)).to(device, non_blocking=True)
+    x = torch.from_numpy(np.ascontiguousarray(images)).to(device, non_blocking=True)
+    return x.contiguous(memory_format=memory_format)
 
 
 def train_step(model: DisentanglementModel, optimizers: dict[str, torch.optim.Optimizer], x: torch.Tensor, step: int,
@@ -242,7 +244,8 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None,
 
     # model and optimizers
     model = model_from_config(cfg.model, image_shape=image_shape, n_factors=n_factors, dataset_size=len(dataset))
-    model.to(device).train()
+    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    model.to(device=device, memory_format=memory_format).train()
     optimizers = make_optimizers(model, fused=device.type == "cuda")
     scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
     amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
@@ -281,7 +284,7 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None,
                desc=f"train {cfg.model.name}", unit="step", dynamic_ncols=True)
     t0 = time.perf_counter()
     for step in range(start_step, cfg.steps):
-        x = get_batch(dataset, cfg.batch_size, data_rng, device)
+        x = get_batch(dataset, cfg.batch_size, data_rng, device, memory_format)
         latest.update(train_step(model, optimizers, x, step, noise, autocast, scaler))
         done = step + 1
         if done % cfg.log_every == 0 or done == cfg.steps:

@@ -173,3 +173,12 @@ def test_periodic_evaluation_survives_resume(tmp_path):
         train(cfg, InterruptedBars(after=6), run_dir=tmp_path, evaluate=evaluate)
     resumed = train(cfg, InterruptedBars(after=10**9), run_dir=tmp_path, evaluate=evaluate)
     assert resumed.evaluations == straight.evaluations  # steps 2 (from the checkpoint), 4 and 6
+
+
+def test_channels_last_flag_changes_layout_not_results():
+    a = train(TrainConfig(**{**_cfg(steps=2).__dict__, "channels_last": True}), BarDataset())
+    b = train(TrainConfig(**{**_cfg(steps=2).__dict__, "channels_last": False}), BarDataset())
+    assert a.model.encoder.convs[3].weight.is_contiguous(memory_format=torch.channels_last)
+    assert not b.model.encoder.convs[3].weight.is_contiguous(memory_format=torch.channels_last)
+    for k, v in a.final_losses.items():
+        assert v == pytest.approx(b.final_losses[k], rel=1e-4, abs=1e-6)
