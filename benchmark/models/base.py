@@ -40,6 +40,7 @@ class DisentanglementModel(nn.Module):
     cfg: ModelConfig
     n_latents: int
     quantized: bool = False  # True when encode() returns codebook values
+    all_phases: tuple[str, ...] = ("model",)  # every phase name phases() can return, one optimizer each
 
     def phases(self, step: int) -> tuple[str, ...]:
         """Names of the optimizer phases run at training step ``step`` (0-based), in order."""

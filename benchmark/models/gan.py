@@ -37,6 +37,8 @@ __all__ = ["InfoWGANGP", "QLInfoWGANGP"]
 class InfoWGANGP(Autoencoder):
     """InfoWGAN-GP with a continuous U[0, 1]^L prior."""
 
+    all_phases = ("critic", "generator")
+
     def __init__(self, cfg: ModelConfig, image_shape: tuple[int, int, int], n_factors: int) -> None:
         super().__init__(cfg, image_shape, n_factors)
         self.critic_head = nn.Linear(self.encoder.n_features, 1)

@@ -35,9 +35,8 @@ def make_optimizers(model: DisentanglementModel, *, fused: bool = False) -> dict
     Both use ``cfg.lr``, ``cfg.betas`` and eps 1e-8. Groups carry ``names`` for inspection.
     """
     cfg = model.cfg
-    phases = sorted({phase for step in range(cfg.critic_steps_per_generator_step) for phase in model.phases(step)})
     optimizers = {}
-    for phase in phases:
+    for phase in model.all_phases:
         regularized, unregularized = split_parameters(model.phase_parameters(phase))
         groups = [
             {"params": [p for _, p in regularized], "names": [n for n, _ in regularized],

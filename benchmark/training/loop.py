@@ -2,7 +2,8 @@
 
 Order: device and precision -> seeds -> model -> optimizers -> resume from ``run_dir/checkpoint.pt`` if present
 -> loop (sample a batch; one optimizer step per model phase: forward, backward, element-wise clip, step;
-progress bar; checkpoint every ``checkpoint_every`` steps and at the end) -> result.
+progress bar; optional evaluation every ``eval_every`` steps and at the end; checkpoint every
+``checkpoint_every`` steps and at the end) -> result.
 
 Exactness of resume: a checkpoint holds the unwrapped ``state_dict``, every optimizer state, the step, the
 config, and the states of all random streams (numpy batch sampler, torch noise generator, torch and Python
@@ -20,6 +21,7 @@ import platform
 import random
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -58,6 +60,7 @@ class TrainResult:
     device: str
     precision: str
     run_dir: Path | None
+    evaluations: list[dict[str, float]] = dataclasses.field(default_factory=list)  # {"step": s, **evaluate(model)}
 
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "model"}
@@ -104,11 +107,13 @@ def dataset_identity(dataset) -> dict[str, Any]:
     }
 
 
-def get_batch(dataset, batch_size: int, rng: np.random.Generator, device: torch.device) -> torch.Tensor:
+def get_batch(dataset, batch_size: int, rng: np.random.Generator, device: torch.device,
+              memory_format: torch.memory_format = torch.contiguous_format) -> torch.Tensor:
     """Images of ``batch_size`` factor combinations drawn with ``rng``: (B, C, H, W) float32 in [0, 1] on ``device``."""
     classes = dataset.sample_factors(batch_size, rng)  # (B, K) int64
     images = dataset.images_for_factors(classes, dtype=np.float32)  # (B, C, H, W)
-    return torch.from_numpy(np.ascontiguousarray(images)).to(device, non_blocking=True)
+    x = torch.from_numpy(np.ascontiguousarray(images)).to(device, non_blocking=True)
+    return x.contiguous(memory_format=memory_format)
 
 
 def train_step(model: DisentanglementModel, optimizers: dict[str, torch.optim.Optimizer], x: torch.Tensor, step: int,
@@ -189,7 +194,8 @@ def _save_checkpoint(path: Path, **contents: Any) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> TrainResult:
+def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None,
+          evaluate: Callable[[DisentanglementModel], dict[str, float]] | None = None) -> TrainResult:
     """Train ``cfg.model`` on ``dataset`` for ``cfg.steps`` steps; resume from ``run_dir`` if it holds a checkpoint.
 
     Parameters
@@ -200,6 +206,10 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> Tr
     run_dir : path, optional
         Folder for ``checkpoint.pt`` (every ``cfg.checkpoint_every`` steps and at the end) and
         ``train_result.json``. Without it nothing is written and nothing is resumed.
+    evaluate : callable, optional
+        ``evaluate(model) -> {name: float}``, run under ``torch.no_grad()`` in eval mode every
+        ``cfg.eval_every`` steps (if > 0) and after the last step; results (with their step) are kept in the
+        checkpoint and returned in ``TrainResult.evaluations``.
 
     Returns
     -------
@@ -216,6 +226,8 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> Tr
         raise TypeError(f"cfg must be a TrainConfig; got {type(cfg).__name__}.")
     device = resolve_device(cfg.device)
     precision = resolve_precision(cfg.precision, device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels
     run_dir = None if run_dir is None else Path(run_dir)
     ckpt_path = None if run_dir is None else run_dir / CHECKPOINT_NAME
 
@@ -232,14 +244,16 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> Tr
 
     # model and optimizers
     model = model_from_config(cfg.model, image_shape=image_shape, n_factors=n_factors, dataset_size=len(dataset))
-    model.to(device).train()
+    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    model.to(device=device, memory_format=memory_format).train()
     optimizers = make_optimizers(model, fused=device.type == "cuda")
     scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
     amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
     autocast = (lambda: torch.autocast("cuda", dtype=amp_dtype)) if amp_dtype else contextlib.nullcontext
 
     # resume
-    start_step, final_losses = 0, {}
+    start_step, final_losses, evaluations = 0, {}, []
+    latest: dict[str, torch.Tensor] = {}  # newest value of every loss part (GAN generator parts are not every step)
     if ckpt_path is not None and ckpt_path.exists():
         ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         _check_compatible(ckpt_path, ckpt, cfg, dataset)
@@ -250,6 +264,8 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> Tr
             scaler.load_state_dict(ckpt["scaler"])
         _set_rng_states(ckpt["rng"], data_rng, noise)
         start_step, final_losses = int(ckpt["step"]), dict(ckpt["final_losses"])
+        latest = {k: torch.tensor(v) for k, v in final_losses.items()}
+        evaluations = list(ckpt.get("evaluations", []))
 
     def save(step_done: int) -> None:
         if ckpt_path is None:
@@ -258,7 +274,8 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> Tr
         _save_checkpoint(
             ckpt_path, model=model.state_dict(), optimizers={k: o.state_dict() for k, o in optimizers.items()},
             scaler=scaler.state_dict() if scaler.is_enabled() else None, step=step_done, config=cfg.to_dict(),
-            dataset=dataset_identity(dataset), rng=_rng_states(data_rng, noise), final_losses=final_losses,
+            dataset=dataset_identity(dataset), rng=_rng_states(data_rng, noise),
+            final_losses={k: float(v) for k, v in latest.items()}, evaluations=evaluations,
             versions=_versions(),
         )
 
@@ -266,22 +283,27 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> Tr
     bar = tqdm(total=cfg.steps, initial=min(start_step, cfg.steps), disable=not cfg.progress,
                desc=f"train {cfg.model.name}", unit="step", dynamic_ncols=True)
     t0 = time.perf_counter()
-    latest: dict[str, torch.Tensor] = {}  # newest value of every loss part (GAN generator parts are not every step)
     for step in range(start_step, cfg.steps):
-        x = get_batch(dataset, cfg.batch_size, data_rng, device)
+        x = get_batch(dataset, cfg.batch_size, data_rng, device, memory_format)
         latest.update(train_step(model, optimizers, x, step, noise, autocast, scaler))
         done = step + 1
         if done % cfg.log_every == 0 or done == cfg.steps:
             final_losses = {k: float(v) for k, v in latest.items()}
             first = next(iter(final_losses.values()))
-            if not np.isfinite(first):
+            if not all(np.isfinite(v) for v in final_losses.values()):
                 raise FloatingPointError(
-                    f"training diverged at step {done}: loss is {first} (losses {final_losses}); "
+                    f"training diverged at step {done}: a loss is not finite ({final_losses}); "
                     f"lower lr (now {cfg.model.lr}) or check the data."
                 )
             rate = (done - start_step) / max(time.perf_counter() - t0, 1e-9)
             bar.set_postfix(loss=f"{first:.4f}", steps_s=f"{rate:.2f}")
         bar.update(1)
+        if evaluate is not None and ((cfg.eval_every and done % cfg.eval_every == 0) or done == cfg.steps):
+            model.eval()
+            with torch.no_grad():
+                scores = evaluate(model)
+            model.train()
+            evaluations.append({"step": done, **{k: float(v) for k, v in scores.items()}})
         if (cfg.checkpoint_every and done % cfg.checkpoint_every == 0) or done == cfg.steps:
             save(done)
     bar.close()
@@ -291,7 +313,7 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None) -> Tr
     result = TrainResult(
         model=model, config=cfg, final_losses=final_losses, steps=max(cfg.steps, start_step), start_step=start_step,
         train_seconds=seconds if steps_run else 0.0, steps_per_second=steps_run / seconds if steps_run else 0.0,
-        device=str(device), precision=precision, run_dir=run_dir,
+        device=str(device), precision=precision, run_dir=run_dir, evaluations=evaluations,
     )
     if run_dir is not None:
         (run_dir / RESULT_NAME).write_text(json.dumps(result.to_dict(), indent=2))

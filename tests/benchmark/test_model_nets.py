@@ -82,3 +82,12 @@ def test_encoder_rejects_wrong_input_shape_and_tiny_images():
         Encoder(3, 16, 4, ARCHITECTURES["small"])
     with pytest.raises(ValueError, match="image_size must be divisible by 16"):
         Encoder(3, 40, 4, ARCHITECTURES["small"])
+
+
+def test_reference_qlae_from_config_forward_and_loss():
+    torch.manual_seed(0)
+    model = model_from_config(ModelConfig(architecture="reference"), image_shape=(3, 64, 64), n_factors=6)
+    x = torch.rand(2, 3, 64, 64)
+    assert model.encode(x).shape == (2, 12) and model.reconstruct(x).shape == (2, 3, 64, 64)
+    loss, parts = model.loss("model", x, None)
+    assert loss.ndim == 0 and 0.5 < float(parts["bce"]) < 1.0  # near log(2) at initialisation

@@ -12,6 +12,7 @@ from benchmark.training import (
     CHECKPOINT_NAME,
     CheckpointMismatchError,
     TrainConfig,
+    encode,
     resolve_device,
     resolve_precision,
     train,
@@ -125,7 +126,7 @@ def test_checkpoint_of_another_config_or_dataset_is_refused(tmp_path):
 
 
 def test_progress_bar_shows_loss_and_steps_per_second(capsys):
-    cfg = TrainConfig(**{**_cfg(steps=2).__dict__, "progress": True})
+    cfg = TrainConfig(**{**_cfg(steps=2).__dict__, "progress": True, "device": "cpu", "precision": "fp32"})
     train(cfg, BarDataset())
     err = capsys.readouterr().err
     assert "train qlae" in err and "loss=" in err and "steps_s=" in err
@@ -147,3 +148,37 @@ def test_device_and_precision_resolution_and_config_errors():
         TrainConfig(precision="half")
     with pytest.raises(TypeError, match="cfg must be a TrainConfig; got dict"):
         train({}, BarDataset())
+
+
+def test_non_finite_loss_stops_the_run_with_the_step():
+    class NaNBars(BarDataset):
+        def images_for_factors(self, classes, dtype=np.float32):
+            return np.full((len(classes), 1, 32, 32), np.nan, dtype=dtype)
+
+    with pytest.raises(FloatingPointError, match=r"training diverged at step 1: a loss is not finite \(\{'loss': nan"):
+        train(_cfg(steps=2), NaNBars())
+
+
+def test_periodic_evaluation_survives_resume(tmp_path):
+    calls = []
+
+    def evaluate(model):
+        calls.append(model.training)
+        return {"mean_code": encode(model, BarDataset().images_for_factors(np.array([[0, 0, 0], [3, 2, 1]]))).mean()}
+
+    cfg = TrainConfig(**{**_cfg(steps=6).__dict__, "eval_every": 2})
+    straight = train(cfg, BarDataset(), evaluate=evaluate)
+    assert [e["step"] for e in straight.evaluations] == [2, 4, 6] and calls == [False] * 3
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, InterruptedBars(after=6), run_dir=tmp_path, evaluate=evaluate)
+    resumed = train(cfg, InterruptedBars(after=10**9), run_dir=tmp_path, evaluate=evaluate)
+    assert resumed.evaluations == straight.evaluations  # steps 2 (from the checkpoint), 4 and 6
+
+
+def test_channels_last_flag_changes_layout_not_results():
+    a = train(TrainConfig(**{**_cfg(steps=2).__dict__, "channels_last": True}), BarDataset())
+    b = train(TrainConfig(**{**_cfg(steps=2).__dict__, "channels_last": False}), BarDataset())
+    assert a.model.encoder.convs[3].weight.is_contiguous(memory_format=torch.channels_last)
+    assert not b.model.encoder.convs[3].weight.is_contiguous(memory_format=torch.channels_last)
+    for k, v in a.final_losses.items():
+        assert v == pytest.approx(b.final_losses[k], rel=1e-4, abs=1e-6)
