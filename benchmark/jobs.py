@@ -101,8 +101,7 @@ class JobOutcome:
 
 def run_job(job: Job, *, out: Path, db: Path, device: str = "auto", progress: bool = True) -> JobOutcome:
     """Train, evaluate and store one job; returns its outcome (never raises for a failing job)."""
-    from benchmark.models import reference_config  # torch only where training happens
-    from benchmark.training import TrainConfig, encode, reconstruct, train
+    from benchmark.training import TrainConfig, encode, reconstruct, train  # torch only where training happens
     from benchmark import visualize
 
     start = time.perf_counter()
@@ -113,13 +112,7 @@ def run_job(job: Job, *, out: Path, db: Path, device: str = "auto", progress: bo
     timing: dict = {}
     try:
         dataset = datasets.load(job.dataset)
-        model_cfg = reference_config(job.model, hyperparameter_dataset(job.dataset),
-                                     architecture=job.train_config["model"]["architecture"])
-        model_cfg = dataclasses.replace(model_cfg, **{k: (tuple(v) if k == "betas" else v)
-                                                      for k, v in job.train_config["model"].items()})
-        cfg = TrainConfig(model=model_cfg, steps=job.train_config["steps"], batch_size=job.train_config["batch_size"],
-                          seed=job.seed, device=device, checkpoint_every=job.train_config["checkpoint_every"],
-                          progress=progress)
+        cfg = TrainConfig.from_dict({**job.train_config, "seed": job.seed, "device": device, "progress": progress})
         result = train(cfg, dataset, run_dir=run_dir)
         timing.update(train_seconds=result.train_seconds, steps_per_second=result.steps_per_second,
                       device=result.device, precision=result.precision)

@@ -105,3 +105,21 @@ def test_bad_input_is_refused_the_same_way(name, make, error, message):
     s, z = data()
     with pytest.raises(error, match=message):
         fn(*make(s, z))
+
+
+def test_import_is_light_compiles_nothing_and_never_imports_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, metrics\n"
+        "from metrics import _kernels\n"
+        "compiled = [n for n in dir(_kernels) if hasattr(getattr(_kernels, n), 'signatures') "
+        "and getattr(_kernels, n).signatures]\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+        "assert not compiled, compiled\n"
+        "assert {'infomec', 'mig', 'dci', 'sap', 'modularity_explicitness', 'factor_vae_score', 'beta_vae_score',"
+        " 'sparsity', 'psnr', 'mutual_info_matrix', 'entropy'} <= set(metrics.__all__)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
