@@ -244,7 +244,9 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None,
 
     # model and optimizers
     model = model_from_config(cfg.model, image_shape=image_shape, n_factors=n_factors, dataset_size=len(dataset))
-    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    # channels-last helps cuDNN tensor cores; on CPU it gains ~10% at batch 128 and is slower on tiny inputs
+    use_channels_last = cfg.channels_last if cfg.channels_last is not None else device.type == "cuda"
+    memory_format = torch.channels_last if use_channels_last else torch.contiguous_format
     model.to(device=device, memory_format=memory_format).train()
     optimizers = make_optimizers(model, fused=device.type == "cuda")
     scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
