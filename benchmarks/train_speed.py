@@ -74,7 +74,10 @@ def main() -> None:
     p.add_argument("--cpu-reference-batch-size", type=int, default=32, help="batch for 'reference' on CPU")
     p.add_argument("--steps", type=int, default=0, help="timed steps (default: 20 on CPU, 200 on GPU)")
     p.add_argument("--warmup", type=int, default=0, help="untimed steps first (default: 3 on CPU, 30 on GPU)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     use_cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
     if args.device == "cuda" and not torch.cuda.is_available():

@@ -224,6 +224,17 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None,
     """
     if not isinstance(cfg, TrainConfig):
         raise TypeError(f"cfg must be a TrainConfig; got {type(cfg).__name__}.")
+    threads_before = torch.get_num_threads()
+    if cfg.cpu_threads:
+        torch.set_num_threads(cfg.cpu_threads)
+    try:
+        return _train(cfg, dataset, run_dir=run_dir, evaluate=evaluate)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _train(cfg: TrainConfig, dataset, *, run_dir, evaluate) -> TrainResult:
+    """The body of :func:`train` (which sets and restores the CPU thread count around it)."""
     device = resolve_device(cfg.device)
     precision = resolve_precision(cfg.precision, device)
     if device.type == "cuda":

@@ -189,3 +189,16 @@ def test_channels_last_default_is_cuda_only():
     assert not result.model.encoder.convs[3].weight.is_contiguous(memory_format=torch.channels_last)
     with pytest.raises(ValueError, match="channels_last must be None, True or False; got 'yes'"):
         TrainConfig(channels_last="yes")
+
+
+def test_cpu_threads_is_applied_during_training_and_restored():
+    seen = []
+
+    class ThreadBars(BarDataset):
+        def images_for_factors(self, classes, dtype=np.float32):
+            seen.append(torch.get_num_threads())
+            return super().images_for_factors(classes, dtype)
+
+    before = torch.get_num_threads()
+    train(TrainConfig(**{**_cfg(steps=1).__dict__, "cpu_threads": 2}), ThreadBars())
+    assert seen and set(seen) == {2} and torch.get_num_threads() == before
