@@ -1,7 +1,7 @@
 """QLAE training speed: optimizer steps per second for the reference and small architectures.
 
 Measures the training step alone (forward, backward, element-wise clip, AdamW) on batches that already sit on
-the device (channels-last, as in ``benchmark.training.train``): 4 batches from the procedural Shapes3D twin (``datasets.load('shapes3d-procedural')``), or, if the
+the device (channels-last on CUDA, as in ``benchmark.training.train``): 4 batches from the procedural Shapes3D twin (``datasets.load('shapes3d-procedural')``), or, if the
 datasets package is missing, uniform noise images of the same shape (stated in the output). Prints steps/s,
 images/s, the projected time of a 200 000-step `paper` run, and each figure's ratio to the CPU fp32 figure
 of the same architecture measured in this run (on CPU only: 1.00).
@@ -34,7 +34,8 @@ def load_batches(n_batches: int, batch_size: int, device: torch.device) -> tuple
     except Exception as exc:  # the datasets package is built in parallel; fall back to noise of the same shape
         batches = [rng.random((batch_size, 3, 64, 64), dtype=np.float32) for _ in range(n_batches)]
         source, n_factors = f"uniform noise 3x64x64 (datasets.load unavailable: {type(exc).__name__})", 6
-    return [torch.from_numpy(b).to(device).contiguous(memory_format=torch.channels_last) for b in batches], source, n_factors
+    layout = torch.channels_last if device.type == "cuda" else torch.contiguous_format  # as benchmark.training.train
+    return [torch.from_numpy(b).to(device).contiguous(memory_format=layout) for b in batches], source, n_factors
 
 
 def steps_per_second(architecture: str, device: torch.device, precision: str, batch_size: int, steps: int,
@@ -43,7 +44,8 @@ def steps_per_second(architecture: str, device: torch.device, precision: str, ba
     batches, source, n_factors = load_batches(4, batch_size, device)
     cfg = reference_config("qlae", "shapes3d", architecture=architecture)
     model = model_from_config(cfg, image_shape=(3, 64, 64), n_factors=n_factors)
-    model = model.to(device=device, memory_format=torch.channels_last).train()  # as benchmark.training.train
+    layout = torch.channels_last if device.type == "cuda" else torch.contiguous_format  # as benchmark.training.train
+    model = model.to(device=device, memory_format=layout).train()
     optimizers = make_optimizers(model, fused=device.type == "cuda")
     noise = torch.Generator(device=device).manual_seed(0)
     scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
@@ -72,7 +74,10 @@ def main() -> None:
     p.add_argument("--cpu-reference-batch-size", type=int, default=32, help="batch for 'reference' on CPU")
     p.add_argument("--steps", type=int, default=0, help="timed steps (default: 20 on CPU, 200 on GPU)")
     p.add_argument("--warmup", type=int, default=0, help="untimed steps first (default: 3 on CPU, 30 on GPU)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     use_cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
     if args.device == "cuda" and not torch.cuda.is_available():

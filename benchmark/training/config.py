@@ -13,7 +13,7 @@ __all__ = ["TrainConfig", "RESUME_FREE_FIELDS"]
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # Fields that may change between an interrupted run and its resumption (they do not change the numbers).
-RESUME_FREE_FIELDS = ("steps", "device", "checkpoint_every", "eval_every", "log_every", "progress")
+RESUME_FREE_FIELDS = ("steps", "device", "cpu_threads", "checkpoint_every", "eval_every", "log_every", "progress")
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,8 @@ class TrainConfig:
     seed: int = 0  # seeds model init, batch sampling and model noise
     device: str = "auto"  # 'auto' (CUDA, then MPS, then CPU), 'cpu', 'cuda', 'mps'
     precision: str = "auto"  # 'auto' (bf16 on CUDA, else fp32), 'fp32', 'bf16' or 'fp16' (autocast, CUDA only)
-    channels_last: bool = True  # NHWC memory layout for convolutions (faster on CPU and on tensor cores)
+    cpu_threads: int = 0  # torch CPU threads during training (0: leave torch's setting); 1 per job on shared cores
+    channels_last: bool | None = None  # NHWC layout for convolutions; None: on CUDA only (tensor cores)
     checkpoint_every: int = 5_000  # steps between checkpoints (0: only at the end); needs a run folder
     eval_every: int = 0  # steps between calls of train(..., evaluate=f) (0: only after the last step)
     log_every: int = 100  # steps between progress-bar loss updates (each one syncs the device)
@@ -35,11 +36,13 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.model, ModelConfig):
             raise TypeError(f"model must be a ModelConfig; got {type(self.model).__name__}.")
-        for name, low in (("steps", 1), ("batch_size", 1), ("seed", 0), ("checkpoint_every", 0), ("eval_every", 0),
+        for name, low in (("steps", 1), ("batch_size", 1), ("seed", 0), ("cpu_threads", 0), ("checkpoint_every", 0), ("eval_every", 0),
                           ("log_every", 1)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
+        if self.channels_last not in (None, True, False):
+            raise ValueError(f"channels_last must be None, True or False; got {self.channels_last!r}.")
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {', '.join(map(repr, DEVICES))}; got {self.device!r}.")
         if self.precision not in PRECISIONS:

@@ -224,6 +224,17 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None,
     """
     if not isinstance(cfg, TrainConfig):
         raise TypeError(f"cfg must be a TrainConfig; got {type(cfg).__name__}.")
+    threads_before = torch.get_num_threads()
+    if cfg.cpu_threads:
+        torch.set_num_threads(cfg.cpu_threads)
+    try:
+        return _train(cfg, dataset, run_dir=run_dir, evaluate=evaluate)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _train(cfg: TrainConfig, dataset, *, run_dir, evaluate) -> TrainResult:
+    """The body of :func:`train` (which sets and restores the CPU thread count around it)."""
     device = resolve_device(cfg.device)
     precision = resolve_precision(cfg.precision, device)
     if device.type == "cuda":
@@ -244,7 +255,9 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None,
 
     # model and optimizers
     model = model_from_config(cfg.model, image_shape=image_shape, n_factors=n_factors, dataset_size=len(dataset))
-    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    # channels-last helps cuDNN tensor cores; on CPU it gains ~10% at batch 128 and is slower on tiny inputs
+    use_channels_last = cfg.channels_last if cfg.channels_last is not None else device.type == "cuda"
+    memory_format = torch.channels_last if use_channels_last else torch.contiguous_format
     model.to(device=device, memory_format=memory_format).train()
     optimizers = make_optimizers(model, fused=device.type == "cuda")
     scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")

@@ -8,6 +8,8 @@ default, or (3, S, S) when ``channels=3``. Meets the interface the training loop
 from __future__ import annotations
 
 import numpy as np
+import pytest
+import torch
 
 
 class BarDataset:
@@ -39,3 +41,13 @@ class BarDataset:
         if dtype == np.uint8:
             return np.round(images * 255).astype(np.uint8)
         return images.astype(dtype)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def single_torch_thread():
+    """Run a module's tiny models on one thread: on a shared 2-core machine OpenMP threads spin-wait for each
+    other and small steps get 10x slower; restored afterwards so other modules keep their setting."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from models_toy_data import BarDataset
+from models_toy_data import BarDataset, single_torch_thread  # noqa: F401 (autouse fixture)
 from scipy.special import logsumexp
 
 from benchmark.models import (

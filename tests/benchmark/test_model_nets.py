@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from models_toy_data import single_torch_thread  # noqa: F401 (autouse fixture)
 from torch import nn
 
 from benchmark.models import ARCHITECTURES, ModelConfig, model_from_config

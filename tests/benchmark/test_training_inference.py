@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from models_toy_data import BarDataset
+from models_toy_data import BarDataset, single_torch_thread  # noqa: F401 (autouse fixture)
 from PIL import Image
 
 from benchmark.models import model_from_config, reference_config

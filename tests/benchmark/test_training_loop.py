@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from models_toy_data import BarDataset
+from models_toy_data import BarDataset, single_torch_thread  # noqa: F401 (autouse fixture)
 
 from benchmark.models import reference_config
 from benchmark.training import (
@@ -182,3 +182,23 @@ def test_channels_last_flag_changes_layout_not_results():
     assert not b.model.encoder.convs[3].weight.is_contiguous(memory_format=torch.channels_last)
     for k, v in a.final_losses.items():
         assert v == pytest.approx(b.final_losses[k], rel=1e-4, abs=1e-6)
+
+
+def test_channels_last_default_is_cuda_only():
+    result = train(_cfg(steps=1), BarDataset())
+    assert not result.model.encoder.convs[3].weight.is_contiguous(memory_format=torch.channels_last)
+    with pytest.raises(ValueError, match="channels_last must be None, True or False; got 'yes'"):
+        TrainConfig(channels_last="yes")
+
+
+def test_cpu_threads_is_applied_during_training_and_restored():
+    seen = []
+
+    class ThreadBars(BarDataset):
+        def images_for_factors(self, classes, dtype=np.float32):
+            seen.append(torch.get_num_threads())
+            return super().images_for_factors(classes, dtype)
+
+    before = torch.get_num_threads()
+    train(TrainConfig(**{**_cfg(steps=1).__dict__, "cpu_threads": 2}), ThreadBars())
+    assert seen and set(seen) == {2} and torch.get_num_threads() == before
