@@ -269,12 +269,12 @@ def knn_mi_cd_terms(values_sorted, labels_sorted, n_classes, n_neighbors, digamm
     return n_used, sum_k, sum_nx, sum_m
 
 
-@njit(cache=True, parallel=True)
-def knn_mi_cd_factors(values_sorted, labels_sorted, n_classes, n_neighbors, digamma_table):
-    """``knn_mi_cd_terms`` for every factor column of ``labels_sorted`` (N, K), one thread per factor.
+def _knn_factors_impl(values_sorted, labels_sorted, n_classes, n_neighbors, digamma_table):
+    """``knn_mi_cd_terms`` for every factor column of ``labels_sorted`` (N, K).
 
     Returns an array (K, 4): n_used, sum psi(k_i), sum psi(N_x_i), sum psi(m_i). Each factor is
-    computed by the serial kernel, so the result does not depend on the number of threads.
+    computed by the serial kernel, so the parallel variant (one thread per factor) gives the same
+    numbers as the serial one.
     """
     n_factors = labels_sorted.shape[1]
     out = np.zeros((n_factors, 4), dtype=np.float64)
@@ -286,3 +286,7 @@ def knn_mi_cd_factors(values_sorted, labels_sorted, n_classes, n_neighbors, diga
         out[k, 2] = snx
         out[k, 3] = sm
     return out
+
+
+knn_mi_cd_factors_serial = njit(cache=True)(_knn_factors_impl)
+knn_mi_cd_factors_parallel = njit(cache=True, parallel=True)(_knn_factors_impl)

@@ -34,9 +34,11 @@ from metrics._validation import (
 
 __all__ = ["mutual_info_matrix", "entropy", "encode_sources", "bin_edges"]
 
-# Above this many samples the histogram kernel runs on all cores (private tables per chunk).
-# Measured on 2 cores (benchmarks/mi_speed.py): below ~2e5 samples thread start-up costs more than
-# it saves, and a busy second core makes the parallel kernel slower than the serial one.
+# Above this many samples the histogram and kNN kernels run on all cores (the histogram with private
+# tables per thread, the kNN estimator one factor per thread). Measured on 2 cores
+# (benchmarks/mi_speed.py): below ~2e5 samples thread start-up costs more than it saves, a busy
+# second core makes the parallel kernels slower than the serial ones, and an OpenMP team left by a
+# parallel region can slow down a torch training loop that runs next in the same process.
 PARALLEL_MIN_SAMPLES = 200_000
 # Factors are packed into groups whose combined class count stays below this cap (see _kernels).
 GROUP_CAP = 1024
@@ -357,7 +359,9 @@ def _knn_matrix(s: np.ndarray, z: np.ndarray, n_neighbors: int, rng: np.random.G
         order = np.argsort(x[:, j])  # ties are already broken by the jitter
         values = np.ascontiguousarray(x[order, j])
         labels = np.ascontiguousarray(codes[order])
-        terms = _kernels.knn_mi_cd_factors(values, labels, n_classes, n_neighbors, table)
+        kernel = (_kernels.knn_mi_cd_factors_parallel if n >= PARALLEL_MIN_SAMPLES and numba.get_num_threads() > 1
+                  else _kernels.knn_mi_cd_factors_serial)
+        terms = kernel(values, labels, n_classes, n_neighbors, table)
         for k in range(s.shape[1]):
             used, sk, snx, sm = terms[k]
             if used > 0:

@@ -225,3 +225,16 @@ def test_huge_category_tables_are_refused_before_allocating():
     s = rng.integers(0, 1000, size=(60_000, 1))
     with pytest.raises(ValueError, match=r"With bins=None every distinct latent value is a category"):
         metrics.mutual_info_matrix(s, z, bins=None)
+
+
+def test_knn_serial_and_parallel_kernels_agree_exactly():
+    from scipy.special import digamma
+
+    rng = np.random.default_rng(16)
+    x = np.sort(rng.normal(size=3000))
+    labels = np.ascontiguousarray(rng.integers(0, 6, size=(3000, 3)))
+    table = digamma(np.arange(3001.0))
+    table[0] = 0.0
+    a = _kernels.knn_mi_cd_factors_serial(x, labels, np.array([6, 6, 6]), 3, table)
+    b = _kernels.knn_mi_cd_factors_parallel(x, labels, np.array([6, 6, 6]), 3, table)
+    assert np.array_equal(a, b)
