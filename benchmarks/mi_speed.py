@@ -11,7 +11,8 @@ Measures in one run, on the same data:
     sources), the memory-bandwidth floor of any method that reads the data once;
 * kNN MI (continuous latent vs discrete factor): ``sklearn.feature_selection.mutual_info_classif``
   per factor against ``metrics.mutual_info_matrix(..., estimator="knn")``, with the largest
-  absolute difference of the values.
+  absolute difference of the values (float64 latents, so that no ties make the result depend on
+  the tie-breaking jitter).
 
 Data: latents float32 (N, 10), the first 6 informative about one factor each; factors int64 with
 Shapes3D's sizes (10, 10, 10, 8, 4, 15). Times are the median of ``--repeats`` runs (the sklearn
@@ -37,12 +38,12 @@ FACTOR_SIZES = (10, 10, 10, 8, 4, 15)
 N_LATENTS = 10
 
 
-def make_data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def make_data(n: int, seed: int = 0, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     sources = rng.integers(0, FACTOR_SIZES, size=(n, len(FACTOR_SIZES)))
-    latents = rng.normal(size=(n, N_LATENTS)).astype(np.float32)
-    latents[:, : len(FACTOR_SIZES)] += sources / np.asarray(FACTOR_SIZES, dtype=np.float32) * 4
-    return sources, latents
+    latents = rng.normal(size=(n, N_LATENTS))
+    latents[:, : len(FACTOR_SIZES)] += sources / np.asarray(FACTOR_SIZES) * 4
+    return sources, latents.astype(dtype)
 
 
 def sklearn_recipe(sources: np.ndarray, latents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -97,8 +98,8 @@ def main() -> None:
     print("\n## kNN MI (Ross 2014, n_neighbors=3), 2 latents x 6 factors (median seconds)")
     print(f"{'N':>10} {'sklearn':>10} {'ours':>10} {'sklearn/ours':>13} {'max|diff|':>10}")
     for n in (int(x) for x in args.knn_sizes):
-        s, z = make_data(n)
-        z2 = z[:, :2].astype(np.float64)
+        s, z = make_data(n, dtype=np.float64)  # float64: no ties, so no dependence on the jitter
+        z2 = np.ascontiguousarray(z[:, :2])
         t_ours, mi = timed(lambda: metrics.mutual_info_matrix(s, z2, estimator="knn"), repeats=args.repeats)
         t_sk, mi_ref = timed(
             lambda: np.array([mutual_info_classif(z2, col, n_neighbors=3, random_state=0) for col in s.T]),

@@ -257,9 +257,23 @@ class Store:
             raise
 
     def _refuse_foreign(self) -> None:
-        """A version-0 file with tables belongs to something else: refuse it before changing anything."""
-        tables = [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        if tables:
+        """A version-0 file with tables belongs to something else: refuse it before changing anything.
+
+        The version and the table list are read in one read transaction (one snapshot): read
+        separately, another process creating the same new store could commit its tables and its
+        version between the two reads, and this file would be refused as foreign.
+        """
+        c = self.conn
+        own = not c.in_transaction
+        if own:
+            c.execute("BEGIN")
+        try:
+            version = self._version()
+            tables = [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        finally:
+            if own:
+                c.execute("COMMIT")
+        if version == 0 and tables:
             raise StoreError(f"{str(self.path)!r} is an SQLite database but not a leaderboard store "
                              f"(schema version 0, tables {tables}); pass another file with --db.")
 
