@@ -100,6 +100,12 @@ def dci(
     - All importances 0 (e.g. constant latents): D = C = 0 (disentanglement_lib replaces R by ones,
       which gives 0 up to 1e-11 as well).
 
+    Trees break ties between equally good splits at random, and with 100 boosting stages one
+    different split changes all later ones. D and C therefore depend on ``random_state`` (on a few
+    hundred samples they move by about 0.01 between seeds), and permuting the latents or relabelling
+    factor classes, which reorders those random draws, changes them at the same level. Fix
+    ``random_state`` to compare representations; invariances hold up to this spread.
+
     References
     ----------
     Eastwood, C. & Williams, C. K. I. (2018). A framework for the quantitative evaluation of
