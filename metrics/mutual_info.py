@@ -97,16 +97,19 @@ def entropy(sources) -> np.ndarray:
     return np.array([_entropy_from_counts(counts[start[k]:start[k + 1]]) for k in range(s.shape[1])])
 
 
-def bin_edges(column: np.ndarray, bins) -> np.ndarray:
-    """Equal-width bin edges of one latent column, exactly as ``np.histogram(column, bins)``.
+def bin_edges(column: np.ndarray, bins, *, lo=None, hi=None) -> np.ndarray:
+    """Bin edges of one latent column, exactly as ``np.histogram(column, bins)[1]``, as float64.
 
-    For an integer ``bins`` only the column's min and max matter, so the edges are computed from a
-    two-element array of the column's dtype (no second pass over the data).
+    For an integer ``bins`` only the column's min and max matter: pass them as ``lo``/``hi`` (from
+    a pass already made) and the edges come from a two-element array of the column's dtype, with
+    no further pass over the data. ``bins="auto"`` needs the whole column.
     """
+    column = np.asarray(column)
     if isinstance(bins, str):
-        return np.histogram_bin_edges(column, bins=bins)
-    lo, hi = column.min(), column.max()
-    return np.histogram_bin_edges(np.array([lo, hi], dtype=column.dtype), bins=bins)
+        return np.histogram_bin_edges(column, bins=bins).astype(np.float64)
+    lo = column.min() if lo is None else lo
+    hi = column.max() if hi is None else hi
+    return np.histogram_bin_edges(np.array([lo, hi], dtype=column.dtype), bins=bins).astype(np.float64)
 
 
 def mutual_info_matrix(
@@ -303,13 +306,7 @@ def _mi_from_joint(joint: np.ndarray) -> np.ndarray:
 
 
 def _plugin_binned(source_pair, sizes, z: np.ndarray, lo, hi, bins, parallel) -> np.ndarray:
-    per_latent = []
-    for j in range(z.shape[1]):
-        if isinstance(bins, str):
-            per_latent.append(np.histogram_bin_edges(z[:, j], bins=bins).astype(np.float64))
-        else:  # only min and max matter: same edges as np.histogram(z[:, j], bins)
-            pair = np.array([lo[j], hi[j]], dtype=z.dtype)
-            per_latent.append(np.histogram_bin_edges(pair, bins=bins).astype(np.float64))
+    per_latent = [bin_edges(z[:, j], bins, lo=lo[j], hi=hi[j]) for j in range(z.shape[1])]
     nbins = np.array([e.size - 1 for e in per_latent], dtype=np.int64)
     edges = np.zeros((z.shape[1], int(nbins.max()) + 1))
     for j, e in enumerate(per_latent):

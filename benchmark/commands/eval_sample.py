@@ -39,16 +39,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out: folder {out.parent} does not exist.")
     if args.n is not None and args.profile is not None:
         raise UsageError("give either --n or --profile, not both.")
-    if args.profile is not None:
-        from benchmark.suites import disentanglement
+    from benchmark.suites import disentanglement
 
+    if args.profile is not None:
         if args.profile not in disentanglement.PROFILES:
             raise UsageError(f"--profile must be one of {', '.join(disentanglement.PROFILES)}; got {args.profile!r}.")
     try:
         ds = datasets.load(args.name, root=args.root)
         if args.profile is not None:
-            from benchmark.suites import disentanglement
-
             args.n = min(disentanglement.PROFILES[args.profile].eval_samples, len(ds))
         elif args.n is None:
             args.n = 10_000

@@ -13,6 +13,7 @@ from sklearn.metrics import log_loss, mutual_info_score
 from sklearn.preprocessing import LabelEncoder, OneHotEncoder, StandardScaler
 
 import metrics
+from tests.metrics._data import grid
 
 
 def reference_infomec(sources, latents, discrete, *, n_neighbors=10, threshold=1 / 20):
@@ -87,8 +88,7 @@ def test_discrete_matches_reference():
 
 def test_one_to_one_representation_is_perfectly_modular_and_compact():
     # full factorial grid, as the ground-truth datasets are: factors are exactly independent
-    s = np.stack(np.meshgrid(np.arange(5), np.arange(4), np.arange(6), indexing="ij"), -1).reshape(-1, 3)
-    s = np.tile(s, (10, 1))
+    s = grid((5, 4, 6), repeats=10)
     r = metrics.infomec(s, s[:, [2, 0, 1]].astype(np.float32), discrete_latents=True)
     assert r.infom == pytest.approx(1.0, abs=1e-12)
     assert r.infoc == pytest.approx(1.0, abs=1e-12)

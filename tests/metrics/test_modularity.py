@@ -10,22 +10,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import mutual_info_score, roc_auc_score
 
 import metrics
+from tests.metrics._data import grid, mixed_recipe
 from metrics import modularity_explicitness
 from metrics.modularity import _modularity_from_mutual_info
-
-
-def mixed_recipe(n, sizes, n_latents, seed):
-    """Factors uniform over their classes; latents a random linear mix of the factors plus N(0, 1) noise."""
-    rng = np.random.default_rng(seed)
-    s = np.stack([rng.integers(0, k, n) for k in sizes], axis=1)
-    mix = rng.normal(size=(len(sizes), n_latents))
-    z = s @ mix + rng.normal(size=(n, n_latents))
-    return s, z
-
-
-def grid(sizes, repeats=1):
-    g = np.stack(np.meshgrid(*[np.arange(k) for k in sizes], indexing="ij"), axis=-1).reshape(-1, len(sizes))
-    return np.tile(g, (repeats, 1))
 
 
 # Measured by running disentanglement_lib's own functions (v1.5, sklearn 1.9.1) on the same arrays (first

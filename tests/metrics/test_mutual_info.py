@@ -238,3 +238,13 @@ def test_knn_serial_and_parallel_kernels_agree_exactly():
     a = _kernels.knn_mi_cd_factors_serial(x, labels, np.array([6, 6, 6]), 3, table)
     b = _kernels.knn_mi_cd_factors_parallel(x, labels, np.array([6, 6, 6]), 3, table)
     assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("bins", [20, 7, "auto"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_bin_edges_equal_np_histogram(bins, dtype):
+    column = (np.random.default_rng(17).normal(size=999) * 40).astype(dtype)
+    np.testing.assert_array_equal(metrics.bin_edges(column, bins), np.histogram(column, bins)[1].astype(np.float64))
+    if not isinstance(bins, str):  # the min/max shortcut gives the same edges
+        np.testing.assert_array_equal(metrics.bin_edges(column, bins, lo=column.min(), hi=column.max()),
+                                      metrics.bin_edges(column, bins))

@@ -8,21 +8,8 @@ import numpy as np
 import pytest
 
 import metrics
+from tests.metrics._data import grid, mixed_recipe
 from metrics import sap
-
-
-def mixed_recipe(n, sizes, n_latents, seed):
-    """Factors uniform over their classes; latents a random linear mix of the factors plus N(0, 1) noise."""
-    rng = np.random.default_rng(seed)
-    s = np.stack([rng.integers(0, k, n) for k in sizes], axis=1)
-    mix = rng.normal(size=(len(sizes), n_latents))
-    z = s @ mix + rng.normal(size=(n, n_latents))
-    return s, z
-
-
-def grid(sizes, repeats=1):
-    g = np.stack(np.meshgrid(*[np.arange(k) for k in sizes], indexing="ij"), axis=-1).reshape(-1, len(sizes))
-    return np.tile(g, (repeats, 1))
 
 
 # Measured by running disentanglement_lib's own `sap_score._compute_sap` / `compute_score_matrix` (v1.5,
