@@ -69,9 +69,12 @@ def _settings_dict(settings) -> dict:
 
 
 def _worker_init(threads: int) -> None:
+    """Give each worker its share of the cores, for torch and for the numba metric kernels alike."""
+    import numba
     import torch
 
     torch.set_num_threads(threads)
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
 
 
 def _run_in_worker(job: Job, out: str, db: str, device: str) -> JobOutcome:

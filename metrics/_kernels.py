@@ -21,38 +21,87 @@ which costs nothing next to the pass over the data. Counts are integers, so the 
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 from numba import njit, prange
 
-@njit(cache=True)
-def column_ranges(x):
-    """Per-column min and max of a 2D array (in its own dtype) and whether all values are finite.
+_RANGE_ROWS = 16  # rows per vector step of the range kernel: a chunk of 16 * n_columns contiguous values
 
-    One pass, in row blocks with the column loop outside so that each column's running min, max
-    and finiteness flag stay in registers. ``abs(v) <= largest`` is False for NaN and +-inf.
+
+def _ranges_impl(x, start, stop):
+    """Per-column min and max of rows [start, stop) of a C-contiguous 2D array, and whether all
+    those values are finite.
+
+    The rows are read as one flat run in chunks of ``_RANGE_ROWS`` whole rows; one accumulator per
+    position in the chunk keeps the inner loop branch-free and contiguous, so that it vectorises.
+    Position q of a chunk belongs to column ``q % n_columns``. Finiteness: ``v - v`` is 0 for a
+    finite value and NaN for NaN and +-inf, and NaN stays NaN in a sum.
     """
     n, m = x.shape
-    lo = x[0].copy()
-    hi = x[0].copy()
+    flat = x.reshape(-1)
+    width = m * _RANGE_ROWS
+    lo_acc = np.empty(width, dtype=x.dtype)
+    hi_acc = np.empty(width, dtype=x.dtype)
+    zero_acc = np.zeros(width, dtype=x.dtype)
+    first = flat[start * m:(start + 1) * m]
+    for q in range(width):
+        lo_acc[q] = first[q % m]
+        hi_acc[q] = first[q % m]
+    full_stop = start + ((stop - start) // _RANGE_ROWS) * _RANGE_ROWS
+    for r0 in range(start, full_stop, _RANGE_ROWS):
+        chunk = flat[r0 * m:r0 * m + width]
+        for q in range(width):
+            v = chunk[q]
+            lo_acc[q] = v if v < lo_acc[q] else lo_acc[q]
+            hi_acc[q] = v if v > hi_acc[q] else hi_acc[q]
+            zero_acc[q] += v - v
+    lo = first.copy()
+    hi = first.copy()
     finite = True
-    for b0 in range(0, n, 256):
-        b1 = min(n, b0 + 256)
+    for q in range(width):
+        j = q % m
+        lo[j] = min(lo[j], lo_acc[q])
+        hi[j] = max(hi[j], hi_acc[q])
+        finite &= zero_acc[q] == 0
+    for i in range(full_stop, stop):
         for j in range(m):
-            low = lo[j]
-            high = hi[j]
-            ok = True
-            for i in range(b0, b1):
-                v = x[i, j]
-                low = min(low, v)
-                high = max(high, v)
-                ok &= abs(v) <= _LARGEST
-            lo[j] = low
-            hi[j] = high
-            finite &= ok
+            v = x[i, j]
+            lo[j] = min(lo[j], v)
+            hi[j] = max(hi[j], v)
+            finite &= v - v == 0
     return lo, hi, finite
 
 
-_LARGEST = np.finfo(np.float64).max
+_ranges_rows = njit(cache=True)(_ranges_impl)
+
+
+@njit(cache=True)
+def column_ranges(x):
+    """Per-column min and max of a C-contiguous 2D array (in its own dtype), and whether all values
+    are finite, on one thread. (min/max are meaningless when ``finite`` is False.)"""
+    return _ranges_rows(x, 0, x.shape[0])
+
+
+@njit(cache=True, parallel=True)
+def column_ranges_parallel(x, n_parts):
+    """``column_ranges`` over ``n_parts`` contiguous row ranges, one per thread; same result."""
+    n, m = x.shape
+    los = np.empty((n_parts, m), dtype=x.dtype)
+    his = np.empty((n_parts, m), dtype=x.dtype)
+    oks = np.empty(n_parts, dtype=np.bool_)
+    for p in prange(n_parts):
+        lo, hi, ok = _ranges_rows(x, (n * p) // n_parts, (n * (p + 1)) // n_parts)
+        los[p] = lo
+        his[p] = hi
+        oks[p] = ok
+    lo = los[0].copy()
+    hi = his[0].copy()
+    for p in range(1, n_parts):
+        for j in range(m):
+            lo[j] = min(lo[j], los[p, j])
+            hi[j] = max(hi[j], his[p, j])
+    return lo, hi, oks.all()
 
 
 @njit(cache=True)
@@ -67,102 +116,121 @@ def class_counts(sources, offset, table_start):
     return counts
 
 
-BLOCK = 1024  # samples per block: the block's bins and codes stay in L1/L2 cache
+BLOCK = 512  # samples per block: the block's bins and codes stay in L1 cache
+_BIN_ROWS = 8  # rows per vector step of the binning loop
 
 
-def _joint_counts_impl(latents, e0, scale, tol, edges, nbins, sources, src_offset, members, member_start,
-                       src_stride, group_offset, total_groups, max_bins, start, stop, counts):
-    """Add samples [start, stop) into ``counts`` (flat index: (latent, group code, bin)).
+def _joint_counts_impl(latents, e0, scale, tol, edges, top, latent_base, sources, src_offset, factor_group,
+                       factor_mult, group_base, start, stop, counts):
+    """Add samples [start, stop) into the flat ``counts``.
 
-    Per block of samples: (1) the combined class code of each factor group; (2) the bin of each
-    latent value, by arithmetic ``floor((v - e0) * scale)``, checked against the exact edges only
-    when the value lies within ``tol`` of a bin boundary (so the result always equals
-    ``np.digitize(v, edges[:-1]) - 1``); (3) one increment per (latent, group).
+    Sample i adds one to cell ``latent_base[j] + group_code[g] + bin_j`` for every latent j and
+    factor group g, where ``group_code[g] = group_base[g] + sum over the group's factors k of
+    (s_ik - src_offset[k]) * factor_mult[k]`` (the caller folds table strides into these numbers).
+
+    Per block of samples: (1) the group codes; (2) the bin of every latent value by arithmetic,
+    ``floor((v - e0) * scale)`` clamped to [0, top], over the block's values as one flat run
+    (per-position parameters repeat with period n_latents * _BIN_ROWS, so the loop is contiguous
+    and branch-free and vectorises); values within ``tol`` of a bin boundary are flagged and
+    re-binned against the exact edges afterwards, so every bin equals
+    ``np.digitize(v, edges[:-1]) - 1``; (3) the increments, two factor groups at a time, latent by
+    latent, with unsigned indices (no negative-index wrap-around test in the hottest loop).
     """
     n_latents = latents.shape[1]
     n_factors = sources.shape[1]
-    n_groups = group_offset.shape[0]
-    bins = np.empty((n_latents, BLOCK), dtype=np.int32)
-    codes = np.empty((n_groups, BLOCK), dtype=np.int32)
-    shifted = np.empty((n_factors, BLOCK), dtype=np.int32)
-    near = np.empty(BLOCK, dtype=np.bool_)
+    n_groups = group_base.shape[0]
+    flat = latents.reshape(-1)
+    period = n_latents * _BIN_ROWS
+    e0_p = np.empty(period)
+    scale_p = np.empty(period)
+    tol_p = np.empty(period)
+    top_p = np.empty(period, dtype=np.int64)
+    base_p = np.empty(period, dtype=np.int64)
+    for q in range(period):
+        j = q % n_latents
+        e0_p[q] = e0[j]
+        scale_p[q] = scale[j]
+        tol_p[q] = tol[j]
+        top_p[q] = top[j]
+        base_p[q] = latent_base[j]
+    bins = np.empty(BLOCK * n_latents, dtype=np.uint64)  # row-major (sample, latent) within the block
+    near = np.empty(period, dtype=np.uint8)
+    codes = np.empty((n_groups, BLOCK), dtype=np.uint64)
     for b0 in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - b0)
-        # (1) factor codes
-        for t in range(nb):
-            for k in range(n_factors):
-                shifted[k, t] = sources[b0 + t, k] - src_offset[k]
+        # (1) factor-group codes
         for g in range(n_groups):
-            cg = codes[g]
-            g0 = np.int32(group_offset[g])
+            codes[g, :nb] = group_base[g]
+        for k in range(n_factors):
+            cg = codes[factor_group[k]]
+            offset = src_offset[k]
+            mult = factor_mult[k]
             for t in range(nb):
-                cg[t] = g0
-            for q in range(member_start[g], member_start[g + 1]):
-                k = members[q]
-                st = np.int32(src_stride[k])
-                sk = shifted[k]
-                for t in range(nb):
-                    cg[t] += sk[t] * st
+                cg[t] += np.uint64((sources[b0 + t, k] - offset) * mult)
         # (2) latent bins
-        for j in range(n_latents):
-            bj = bins[j]
-            e0j = e0[j]
-            sj = scale[j]
-            tj = tol[j]
-            top = np.int32(nbins[j] - 1)
-            any_near = False
-            for t in range(nb):
-                u = (np.float64(latents[b0 + t, j]) - e0j) * sj
-                b = np.int32(u)
+        for r0 in range(0, nb, _BIN_ROWS):
+            width = min(_BIN_ROWS, nb - r0) * n_latents
+            run = flat[(b0 + r0) * n_latents:(b0 + r0) * n_latents + width]
+            out = bins[r0 * n_latents:r0 * n_latents + width]
+            any_near = 0
+            for q in range(width):
+                u = (np.float64(run[q]) - e0_p[q]) * scale_p[q]
+                b = np.int64(u)
                 f = u - b
-                flag = (f < tj) | (f > 1.0 - tj)
-                near[t] = flag
+                flag = np.uint8((f < tol_p[q]) | (f > 1.0 - tol_p[q]))
+                near[q] = flag
                 any_near |= flag
-                bj[t] = min(max(b, np.int32(0)), top)
+                out[q] = np.uint64(base_p[q] + min(max(b, 0), top_p[q]))
             if any_near:
-                ej = edges[j]
-                for t in range(nb):
-                    if near[t]:
-                        v = np.float64(latents[b0 + t, j])
-                        b = bj[t]
-                        while b < top and v >= ej[b + 1]:
+                for q in range(width):
+                    if near[q]:
+                        j = q % n_latents
+                        v = np.float64(run[q])
+                        b = np.int64(out[q]) - latent_base[j]
+                        while b < top[j] and v >= edges[j, b + 1]:
                             b += 1
-                        while b > 0 and v < ej[b]:
+                        while b > 0 and v < edges[j, b]:
                             b -= 1
-                        bj[t] = b
+                        out[q] = np.uint64(latent_base[j] + b)
         # (3) increments
-        for j in range(n_latents):
-            bj = bins[j]
-            base = j * total_groups * max_bins
-            for g in range(n_groups):
-                cg = codes[g]
+        g = 0
+        while g + 1 < n_groups:  # two groups per sample visit
+            c0 = codes[g]
+            c1 = codes[g + 1]
+            for j in range(n_latents):
                 for t in range(nb):
-                    counts[base + cg[t] * max_bins + bj[t]] += 1
+                    b = bins[t * n_latents + j]
+                    counts[b + c0[t]] += 1
+                    counts[b + c1[t]] += 1
+            g += 2
+        if g < n_groups:
+            c0 = codes[g]
+            for j in range(n_latents):
+                for t in range(nb):
+                    counts[bins[t * n_latents + j] + c0[t]] += 1
 
 
 _joint_counts_block = njit(cache=True)(_joint_counts_impl)
 
 
 @njit(cache=True)
-def joint_counts_serial(latents, e0, scale, tol, edges, nbins, sources, src_offset, members, member_start,
-                        src_stride, group_offset, total_groups, max_bins, counts):
+def joint_counts_serial(latents, e0, scale, tol, edges, top, latent_base, sources, src_offset, factor_group,
+                        factor_mult, group_base, counts):
     """Fill ``counts`` (zeros, flat) with all samples on one thread."""
-    _joint_counts_block(latents, e0, scale, tol, edges, nbins, sources, src_offset, members, member_start,
-                        src_stride, group_offset, total_groups, max_bins, 0, latents.shape[0], counts)
+    _joint_counts_block(latents, e0, scale, tol, edges, top, latent_base, sources, src_offset, factor_group,
+                        factor_mult, group_base, 0, latents.shape[0], counts)
 
 
 @njit(cache=True, parallel=True)
-def joint_counts_parallel(latents, e0, scale, tol, edges, nbins, sources, src_offset, members, member_start,
-                          src_stride, group_offset, total_groups, max_bins, counts, n_parts):
+def joint_counts_parallel(latents, e0, scale, tol, edges, top, latent_base, sources, src_offset, factor_group,
+                          factor_mult, group_base, counts, n_parts):
     """Same result as the serial kernel; ``n_parts`` contiguous sample ranges, one private table each."""
     n = latents.shape[0]
     size = counts.shape[0]
     partial = np.zeros((n_parts, size), dtype=counts.dtype)
     for p in prange(n_parts):
-        start = (n * p) // n_parts
-        stop = (n * (p + 1)) // n_parts
-        _joint_counts_block(latents, e0, scale, tol, edges, nbins, sources, src_offset, members, member_start,
-                            src_stride, group_offset, total_groups, max_bins, start, stop, partial[p])
+        _joint_counts_block(latents, e0, scale, tol, edges, top, latent_base, sources, src_offset, factor_group,
+                            factor_mult, group_base, (n * p) // n_parts, (n * (p + 1)) // n_parts, partial[p])
     for p in range(n_parts):
         for c in range(size):
             counts[c] += partial[p, c]
@@ -269,24 +337,47 @@ def knn_mi_cd_terms(values_sorted, labels_sorted, n_classes, n_neighbors, digamm
     return n_used, sum_k, sum_nx, sum_m
 
 
-def _knn_factors_impl(values_sorted, labels_sorted, n_classes, n_neighbors, digamma_table):
-    """``knn_mi_cd_terms`` for every factor column of ``labels_sorted`` (N, K).
+def _knn_matrix_impl(values_sorted, orders, codes, n_classes, n_neighbors, digamma_table):
+    """``knn_mi_cd_terms`` for every (factor, latent) pair.
 
-    Returns an array (K, 4): n_used, sum psi(k_i), sum psi(N_x_i), sum psi(m_i). Each factor is
-    computed by the serial kernel, so the parallel variant (one thread per factor) gives the same
-    numbers as the serial one.
+    ``values_sorted`` (L, N) holds each latent sorted ascending, ``orders`` (L, N) the sorting
+    permutations, ``codes`` (N, K) the factor class codes in sample order. Returns (K, L, 4):
+    n_used, sum psi(k_i), sum psi(N_x_i), sum psi(m_i). Every pair is computed by the same serial
+    kernel, so the parallel variant (pairs spread over threads) gives the same numbers as the serial
+    one.
     """
-    n_factors = labels_sorted.shape[1]
-    out = np.zeros((n_factors, 4), dtype=np.float64)
-    for k in prange(n_factors):
-        used, sk, snx, sm = knn_mi_cd_terms(values_sorted, np.ascontiguousarray(labels_sorted[:, k]),
-                                            n_classes[k], n_neighbors, digamma_table)
-        out[k, 0] = used
-        out[k, 1] = sk
-        out[k, 2] = snx
-        out[k, 3] = sm
+    n_latents, n = values_sorted.shape
+    n_factors = codes.shape[1]
+    out = np.zeros((n_factors, n_latents, 4), dtype=np.float64)
+    for task in prange(n_factors * n_latents):
+        k = task // n_latents
+        j = task % n_latents
+        labels = np.empty(n, dtype=codes.dtype)
+        order = orders[j]
+        for i in range(n):
+            labels[i] = codes[order[i], k]
+        used, sk, snx, sm = knn_mi_cd_terms(values_sorted[j], labels, n_classes[k], n_neighbors, digamma_table)
+        out[k, j, 0] = used
+        out[k, j, 1] = sk
+        out[k, j, 2] = snx
+        out[k, j, 3] = sm
     return out
 
 
-knn_mi_cd_factors_serial = njit(cache=True)(_knn_factors_impl)
-knn_mi_cd_factors_parallel = njit(cache=True, parallel=True)(_knn_factors_impl)
+def _named_copy(fn, name):
+    """A copy of a plain function under another name.
+
+    numba names a function's on-disk cache after its ``__qualname__`` and first line, and does not
+    put the ``parallel`` flag in the cache key: two dispatchers over the *same* function object
+    (one serial, one parallel) share one cache entry and load each other's machine code. Each
+    compiled twin therefore gets its own copy.
+    """
+    copy = types.FunctionType(fn.__code__.replace(co_name=name, co_qualname=name), fn.__globals__, name,
+                              fn.__defaults__, fn.__closure__)
+    copy.__qualname__ = name
+    copy.__doc__ = fn.__doc__
+    return copy
+
+
+knn_mi_cd_matrix_serial = njit(cache=True)(_named_copy(_knn_matrix_impl, "knn_mi_cd_matrix_serial"))
+knn_mi_cd_matrix_parallel = njit(cache=True, parallel=True)(_named_copy(_knn_matrix_impl, "knn_mi_cd_matrix_parallel"))

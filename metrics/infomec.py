@@ -24,7 +24,7 @@ from metrics._validation import (
     check_random_state,
     check_sources,
 )
-from metrics.mutual_info import encode_sources, entropy, mutual_info_matrix
+from metrics.mutual_info import encode_sources, mutual_info_matrix
 
 __all__ = ["infomec", "normalized_mutual_info"]
 
@@ -46,11 +46,10 @@ def normalized_mutual_info(sources, latents, *, discrete_latents: bool, n_neighb
     """
     s_codes, _ = encode_sources(sources)
     if discrete_latents:
-        mi = mutual_info_matrix(s_codes, latents, bins=None)
+        mi, h = mutual_info_matrix(s_codes, latents, bins=None, return_entropy=True)
     else:
-        mi = mutual_info_matrix(s_codes, latents, estimator="knn", n_neighbors=n_neighbors,
-                                random_state=random_state)
-    h = entropy(s_codes)
+        mi, h = mutual_info_matrix(s_codes, latents, estimator="knn", n_neighbors=n_neighbors,
+                                   random_state=random_state, return_entropy=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         nmi = np.where(h[:, None] > 0, mi / h[:, None], 0.0)
     return nmi

@@ -64,14 +64,14 @@ def mig(sources, latents, *, num_bins: int = 20, mutual_info: np.ndarray | None 
     n = check_consistent_samples(sources=s, latents=z)
     num_bins = check_int(num_bins, "num_bins", min_value=2)
     if mutual_info is None:
-        mi = mutual_info_matrix(s, z, bins=num_bins)
+        mi, h = mutual_info_matrix(s, z, bins=num_bins, return_entropy=True)
     else:
         mi = np.asarray(mutual_info, dtype=np.float64)
         if mi.shape != (s.shape[1], z.shape[1]):
             raise ValueError(
                 f"mutual_info must have shape (n_factors, n_latents) = {(s.shape[1], z.shape[1])}; got shape {mi.shape}."
             )
-    h = entropy(s)
+        h = entropy(s)
     varying = h > 0
     if not varying.any():
         raise ValueError(f"sources must have at least one non-constant factor; all {s.shape[1]} factors are constant.")

@@ -34,12 +34,15 @@ from metrics._validation import (
 
 __all__ = ["mutual_info_matrix", "entropy", "encode_sources", "bin_edges"]
 
-# Above this many samples the histogram and kNN kernels run on all cores (the histogram with private
-# tables per thread, the kNN estimator one factor per thread). Measured on 2 cores
-# (benchmarks/mi_speed.py): below ~2e5 samples thread start-up costs more than it saves, a busy
-# second core makes the parallel kernels slower than the serial ones, and an OpenMP team left by a
-# parallel region can slow down a torch training loop that runs next in the same process.
-PARALLEL_MIN_SAMPLES = 200_000
+# From this many samples on, the histogram and range kernels run on all cores (the histogram with
+# private tables per thread). Measured on 2 cores
+# (10 latents x 6 factors): parallel and serial are level at ~1e4 samples, parallel is 1.35x
+# faster at 5e4 and 1.4-1.9x at 1e5-1e6. (The suite's worker processes set numba's thread count to
+# their share of the cores, so metric kernels never oversubscribe a core next to a training loop.)
+PARALLEL_MIN_SAMPLES = 50_000
+# The kNN estimator does far more work per sample; its parallel kernel (one (factor, latent) pair
+# per task) is faster than the serial one from ~1e3 samples on (1.5x at 1e3, 1.6x at 1e4).
+KNN_PARALLEL_MIN_SAMPLES = 1_000
 # Factors are packed into groups whose combined class count stays below this cap (see _kernels).
 GROUP_CAP = 1024
 # Source ranges wider than this (max - min + 1) are label-encoded with np.unique instead of offset.
@@ -121,7 +124,8 @@ def mutual_info_matrix(
     n_neighbors: int = 3,
     random_state=0,
     parallel: bool | None = None,
-) -> np.ndarray:
+    return_entropy: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Mutual information I(s_k; z_j) between every factor and every latent, in nats.
 
     Parameters
@@ -146,11 +150,15 @@ def mutual_info_matrix(
     parallel : bool or None, default=None
         Use the multi-threaded histogram kernel; None chooses it above
         ``PARALLEL_MIN_SAMPLES`` samples. Results are identical either way (integer counts).
+    return_entropy : bool, default=False
+        Also return ``entropy(sources)``. The plug-in estimator reads the factor class counts off
+        the margins of the contingency tables it has built anyway, so this costs no extra pass.
 
     Returns
     -------
     ndarray of shape (n_factors, n_latents)
-        Mutual information in nats, >= 0.
+        Mutual information in nats, >= 0. With ``return_entropy=True``, the pair
+        ``(mutual_info, entropy)``, the latter of shape (n_factors,).
 
     Raises
     ------
@@ -177,18 +185,25 @@ def mutual_info_matrix(
     z = check_latents(latents, check_finite=False)
     n = check_consistent_samples(sources=s, latents=z)
     estimator = check_choice(estimator, "estimator", ("plugin", "knn"))
-    lo, hi, finite = _kernels.column_ranges(np.ascontiguousarray(z))
+    lo, hi, finite = _column_ranges(z, parallel)
     if not finite:
         raise ValueError(f"latents contains NaN or infinity (first at row {first_nonfinite_row(z)}).")
     if estimator == "knn":
         n_neighbors = check_int(n_neighbors, "n_neighbors", min_value=1)
-        return _knn_matrix(s, z, n_neighbors, check_random_state(random_state))
+        mi = _knn_matrix(s, z, n_neighbors, check_random_state(random_state))
+        return (mi, entropy(s)) if return_entropy else mi
     bins = _check_bins(bins, n)
-    source_pair, sizes = _source_codes(s)
+    source_pair, sizes = _source_codes(s, parallel)
     if bins is None:
         lat_codes, lat_sizes = _label_encode(z)
-        return _plugin_from_codes(source_pair, sizes, lat_codes, lat_sizes, parallel)
-    return _plugin_binned(source_pair, sizes, z, lo, hi, bins, parallel)
+        joint = _joint_from_codes(source_pair, sizes, lat_codes, lat_sizes, parallel)
+    else:
+        joint = _joint_binned(source_pair, sizes, z, lo, hi, bins, parallel)
+    mi = np.stack([_mi_from_joint(table) for table in joint])
+    if not return_entropy:
+        return mi
+    # class counts of factor k: any latent's table summed over its bins
+    return mi, np.array([_entropy_from_counts(table[0].sum(axis=1)) for table in joint])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,14 +232,29 @@ def _entropy_from_counts(counts: np.ndarray) -> float:
     return float(max(0.0, -(p * np.log(p)).sum()))
 
 
-def _source_codes(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _threads_for(n: int, parallel) -> int:
+    """Threads for a kernel over n samples: all numba threads if ``parallel`` (None: n >= PARALLEL_MIN_SAMPLES), else 1."""
+    use = n >= PARALLEL_MIN_SAMPLES if parallel is None else bool(parallel)
+    return max(1, min(numba.get_num_threads(), n)) if use else 1
+
+
+def _column_ranges(x: np.ndarray, parallel=None) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Per-column (min, max, all finite) of a 2D array, in one pass (multi-threaded when large)."""
+    x = np.ascontiguousarray(x)
+    threads = _threads_for(x.shape[0], parallel)
+    if threads > 1:
+        return _kernels.column_ranges_parallel(x, threads)
+    return _kernels.column_ranges(x)
+
+
+def _source_codes(s: np.ndarray, parallel=None) -> tuple[np.ndarray, np.ndarray]:
     """Class codes for the kernel without a sort: ``((array, offset), sizes)``.
 
     The kernel reads ``array[i, k] - offset[k]``. When a column's range is small the original
     array is used with its minimum as offset (no copy; unused values inside the range are empty
     rows of the contingency table and change nothing); otherwise the column is label-encoded.
     """
-    lo, hi, _ = _kernels.column_ranges(np.ascontiguousarray(s))
+    lo, hi, _ = _column_ranges(s, parallel)
     lo = lo.astype(np.int64)
     hi = hi.astype(np.int64)
     widths = hi - lo + 1
@@ -268,17 +298,22 @@ def _run_joint_kernel(source_pair, sizes, latents, edges, nbins, tol, parallel):
             f"bins=None every distinct latent value is a category: use bins=20 or estimator='knn' for continuous latents."
         )
     group_offset = np.concatenate([[0], np.cumsum(group_sizes)[:-1]]).astype(np.int64)
-    member_list = np.array([k for ks in members for k in ks], dtype=np.int64)
-    member_start = np.concatenate([[0], np.cumsum([len(ks) for ks in members])]).astype(np.int64)
     total = int(group_sizes.sum())
+    # flat cell of (latent j, group code c, bin b) = (j * total + c) * max_bins + b, with the
+    # group code c = group_offset[g] + sum_k (s_k - offset_k) * stride_k
+    factor_group = np.empty(sizes.size, dtype=np.int64)
+    for g, ks in enumerate(members):
+        factor_group[ks] = g
+    factor_mult = stride * max_bins
+    group_base = group_offset * max_bins
+    latent_base = np.arange(n_latents, dtype=np.int64) * total * max_bins
     e0 = np.ascontiguousarray(edges[:, 0])
     scale = nbins / (edges[np.arange(n_latents), nbins] - e0)
     counts = np.zeros(n_latents * total * max_bins, dtype=np.int32 if n < 2**31 else np.int64)
-    args = (np.ascontiguousarray(latents), e0, scale, tol, edges, nbins, np.ascontiguousarray(src), offset,
-            member_list, member_start, stride, group_offset, total, max_bins, counts)
-    threads = numba.get_num_threads()
-    use_parallel = (n >= PARALLEL_MIN_SAMPLES if parallel is None else bool(parallel)) and threads > 1
-    if use_parallel:
+    args = (np.ascontiguousarray(latents), e0, scale, tol, edges, nbins - 1, latent_base, np.ascontiguousarray(src),
+            offset, factor_group, factor_mult, group_base, counts)
+    threads = _threads_for(n, parallel)
+    if threads > 1:
         _kernels.joint_counts_parallel(*args, threads)
     else:
         _kernels.joint_counts_serial(*args)
@@ -305,7 +340,8 @@ def _mi_from_joint(joint: np.ndarray) -> np.ndarray:
     return np.clip(terms.sum(axis=(1, 2)), 0.0, None)
 
 
-def _plugin_binned(source_pair, sizes, z: np.ndarray, lo, hi, bins, parallel) -> np.ndarray:
+def _joint_binned(source_pair, sizes, z: np.ndarray, lo, hi, bins, parallel) -> list[np.ndarray]:
+    """Contingency tables (see ``_run_joint_kernel``) of the factors and the binned latents."""
     per_latent = [bin_edges(z[:, j], bins, lo=lo[j], hi=hi[j]) for j in range(z.shape[1])]
     nbins = np.array([e.size - 1 for e in per_latent], dtype=np.int64)
     edges = np.zeros((z.shape[1], int(nbins.max()) + 1))
@@ -318,12 +354,11 @@ def _plugin_binned(source_pair, sizes, z: np.ndarray, lo, hi, bins, parallel) ->
     reach = np.maximum(np.abs(edges[:, 0]), np.abs(edges[np.arange(z.shape[1]), nbins]))
     scale = nbins / (edges[np.arange(z.shape[1]), nbins] - edges[:, 0])
     tol = 4.0 * eps * reach * scale + 64.0 * np.finfo(np.float64).eps * nbins
-    joint = _run_joint_kernel(source_pair, sizes, z, edges, nbins, tol, parallel)
-    return np.stack([_mi_from_joint(t) for t in joint])
+    return _run_joint_kernel(source_pair, sizes, z, edges, nbins, tol, parallel)
 
 
-def _plugin_from_codes(source_pair, sizes, lat_codes, lat_sizes, parallel) -> np.ndarray:
-    """Plug-in MI with latents already given as category codes 0..n_j-1 (bins=None)."""
+def _joint_from_codes(source_pair, sizes, lat_codes, lat_sizes, parallel) -> list[np.ndarray]:
+    """Contingency tables of the factors and latents given as category codes 0..n_j-1 (bins=None)."""
     n_latents = lat_codes.shape[1]
     nbins = lat_sizes.astype(np.int64)
     edges = np.zeros((n_latents, int(nbins.max()) + 1))
@@ -331,8 +366,7 @@ def _plugin_from_codes(source_pair, sizes, lat_codes, lat_sizes, parallel) -> np
         edges[j, : nbins[j] + 1] = np.arange(nbins[j] + 1)
         edges[j, nbins[j] + 1:] = nbins[j]
     tol = np.full(n_latents, -1.0)  # integer codes: arithmetic binning is exact, never re-check
-    joint = _run_joint_kernel(source_pair, sizes, lat_codes, edges, nbins, tol, parallel)
-    return np.stack([_mi_from_joint(t) for t in joint])
+    return _run_joint_kernel(source_pair, sizes, lat_codes, edges, nbins, tol, parallel)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -342,7 +376,8 @@ def _plugin_from_codes(source_pair, sizes, lat_codes, lat_sizes, parallel) -> np
 
 def _knn_matrix(s: np.ndarray, z: np.ndarray, n_neighbors: int, rng: np.random.Generator) -> np.ndarray:
     n, n_latents = z.shape
-    codes, n_classes = encode_sources(s)
+    (src, offset), n_classes = _source_codes(s)
+    codes = src - offset  # classes in the range that never occur are empty and change nothing
     x = z.astype(np.float64)
     # As scikit-learn's mutual_info_classif: scale each continuous column to unit variance
     # (without centring) and add 1e-10 * max(1, mean|x|) Gaussian jitter to break ties.
@@ -351,17 +386,14 @@ def _knn_matrix(s: np.ndarray, z: np.ndarray, n_neighbors: int, rng: np.random.G
     x += 1e-10 * np.maximum(1.0, np.mean(np.abs(x), axis=0)) * rng.standard_normal(size=x.shape)
     table = digamma(np.arange(n + 1, dtype=np.float64))
     table[0] = 0.0
+    orders = np.argsort(x, axis=0).T.copy()  # ties are already broken by the jitter
+    values = np.take_along_axis(x, orders.T, axis=0).T.copy()
+    parallel = n >= KNN_PARALLEL_MIN_SAMPLES and numba.get_num_threads() > 1
+    kernel = _kernels.knn_mi_cd_matrix_parallel if parallel else _kernels.knn_mi_cd_matrix_serial
+    terms = kernel(values, orders, np.ascontiguousarray(codes), n_classes, n_neighbors, table)
     out = np.zeros((s.shape[1], n_latents))
-    for j in range(n_latents):
-        order = np.argsort(x[:, j])  # ties are already broken by the jitter
-        values = np.ascontiguousarray(x[order, j])
-        labels = np.ascontiguousarray(codes[order])
-        kernel = (_kernels.knn_mi_cd_factors_parallel if n >= PARALLEL_MIN_SAMPLES and numba.get_num_threads() > 1
-                  else _kernels.knn_mi_cd_factors_serial)
-        terms = kernel(values, labels, n_classes, n_neighbors, table)
-        for k in range(s.shape[1]):
-            used, sk, snx, sm = terms[k]
-            if used > 0:
-                u = int(used)
-                out[k, j] = max(0.0, table[u] + (sk - snx - sm) / used)
+    used = terms[..., 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mi = table[used.astype(np.int64)] + (terms[..., 1] - terms[..., 2] - terms[..., 3]) / used
+    out[used > 0] = np.maximum(0.0, mi[used > 0])
     return out

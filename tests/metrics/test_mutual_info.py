@@ -231,13 +231,27 @@ def test_knn_serial_and_parallel_kernels_agree_exactly():
     from scipy.special import digamma
 
     rng = np.random.default_rng(16)
-    x = np.sort(rng.normal(size=3000))
-    labels = np.ascontiguousarray(rng.integers(0, 6, size=(3000, 3)))
+    x = rng.normal(size=(3000, 2))
+    orders = np.argsort(x, axis=0).T.copy()
+    values = np.take_along_axis(x, orders.T, axis=0).T.copy()
+    codes = np.ascontiguousarray(rng.integers(0, 6, size=(3000, 3)))
     table = digamma(np.arange(3001.0))
     table[0] = 0.0
-    a = _kernels.knn_mi_cd_factors_serial(x, labels, np.array([6, 6, 6]), 3, table)
-    b = _kernels.knn_mi_cd_factors_parallel(x, labels, np.array([6, 6, 6]), 3, table)
-    assert np.array_equal(a, b)
+    a = _kernels.knn_mi_cd_matrix_serial(values, orders, codes, np.array([6, 6, 6]), 3, table)
+    b = _kernels.knn_mi_cd_matrix_parallel(values, orders, codes, np.array([6, 6, 6]), 3, table)
+    assert a.shape == (3, 2, 4) and np.array_equal(a, b)
+    for k in range(3):  # each pair equals the single-pair kernel on that latent's order
+        for j in range(2):
+            single = _kernels.knn_mi_cd_terms(values[j], np.ascontiguousarray(codes[orders[j], k]), 6, 3, table)
+            assert tuple(a[k, j]) == single
+
+
+def test_serial_and_parallel_twins_have_their_own_disk_cache():
+    # numba keys its on-disk cache by qualname and line, not by the parallel flag: twins built from
+    # one function object would load each other's machine code.
+    for serial, parallel in [(_kernels.knn_mi_cd_matrix_serial, _kernels.knn_mi_cd_matrix_parallel)]:
+        assert serial.py_func.__qualname__ != parallel.py_func.__qualname__
+        assert parallel.targetoptions.get("parallel") and not serial.targetoptions.get("parallel")
 
 
 @pytest.mark.parametrize("bins", [20, 7, "auto"])
@@ -248,3 +262,29 @@ def test_bin_edges_equal_np_histogram(bins, dtype):
     if not isinstance(bins, str):  # the min/max shortcut gives the same edges
         np.testing.assert_array_equal(metrics.bin_edges(column, bins, lo=column.min(), hi=column.max()),
                                       metrics.bin_edges(column, bins))
+
+
+@pytest.mark.parametrize("kwargs", [dict(bins=20), dict(bins=None), dict(estimator="knn")])
+def test_return_entropy_gives_the_entropies_of_the_sources(kwargs):
+    s, z = shapes3d_like(1500, seed=11, n_latents=3)
+    if kwargs.get("bins", 20) is None:
+        z = np.round(z)
+    mi, h = metrics.mutual_info_matrix(s - 3, z, return_entropy=True, **kwargs)
+    np.testing.assert_array_equal(mi, metrics.mutual_info_matrix(s - 3, z, **kwargs))
+    np.testing.assert_allclose(h, [mutual_info_score(col, col) for col in s.T], rtol=1e-12)
+
+
+def test_column_ranges_serial_and_parallel_agree_and_flag_nonfinite():
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(1001, 7)).astype(np.float32)  # 1001 rows: a partial vector chunk at the end
+    for kernel in (_kernels.column_ranges, lambda a: _kernels.column_ranges_parallel(a, 3)):
+        lo, hi, finite = kernel(x)
+        assert finite and np.array_equal(lo, x.min(axis=0)) and np.array_equal(hi, x.max(axis=0))
+        for row in (0, 500, 1000):  # first chunk, a middle chunk, the scalar tail
+            for bad in (np.nan, np.inf, -np.inf):
+                y = x.copy()
+                y[row, 3] = bad
+                assert not kernel(y)[2]
+    ints = rng.integers(-50, 50, size=(333, 4))
+    lo, hi, finite = _kernels.column_ranges_parallel(ints, 2)
+    assert finite and np.array_equal(lo, ints.min(axis=0)) and np.array_equal(hi, ints.max(axis=0))
