@@ -6,6 +6,7 @@ a class missing from the test split fixed (see :func:`modularity_explicitness`).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -194,9 +195,14 @@ def _explicitness_per_factor(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarra
     classes = np.unique(y_tr)
     if classes.size < 2:
         return 1.0, 1.0
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
-    clf = LogisticRegression(random_state=seed).fit(x_tr, y_tr)
+    # disentanglement_lib's defaults (lbfgs, 100 iterations) often stop before convergence on a few thousand
+    # samples; the numbers are the reference's either way, so its warning is not repeated for every factor.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = LogisticRegression(random_state=seed).fit(x_tr, y_tr)
     return (
         _ovr_auc(y_tr, clf.predict_proba(x_tr), clf.classes_),
         _ovr_auc(y_te, clf.predict_proba(x_te), clf.classes_),

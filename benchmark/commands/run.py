@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -24,20 +25,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--out", default="results", help="results folder: leaderboard.sqlite, runs/, plots (default ./results)")
     p.add_argument("--db", help="leaderboard store (default OUT/leaderboard.sqlite)")
-    p.add_argument("--jobs", type=int, default=1, help="jobs run at once in a local process pool (default 1)")
+    p.add_argument("--jobs", default="auto",
+                   help="jobs run at once in a local process pool: an integer, or 'auto' (default): one per CPU core "
+                        "when training on the CPU, 1 on a GPU")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import leaderboard
-    from benchmark.runner import plan_jobs, run_jobs
+    from benchmark.runner import auto_workers, plan_jobs, run_jobs
     from benchmark.suites import get_suite
 
     module = get_suite(args.suite)
     profile = args.profile or module.DEFAULT_PROFILE
-    if args.jobs < 1:
-        raise UsageError(f"--jobs must be an integer >= 1; got {args.jobs}.")
+    if args.jobs != "auto" and not (str(args.jobs).isdigit() and int(args.jobs) >= 1):
+        raise UsageError(f"--jobs must be 'auto' or an integer >= 1; got {args.jobs!r}.")
     out = Path(args.out)
     db = Path(args.db) if args.db else out / "leaderboard.sqlite"
     try:
@@ -49,8 +52,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"{args.suite} / {profile}: {p.description}")
     print(f"{len(jobs)} jobs ({len({j.dataset for j in jobs})} datasets x {len({j.model for j in jobs})} models x "
           f"{len({j.seed for j in jobs})} seeds), results in {out}/, store {db}")
+    try:
+        n_workers = auto_workers(len(jobs), args.device) if args.jobs == "auto" else int(args.jobs)
+    except (RuntimeError, ValueError) as exc:  # e.g. --device cuda on a machine without CUDA
+        raise UsageError(str(exc)) from None
+    if n_workers > 1:
+        print(f"{n_workers} worker processes, {max(1, (os.cpu_count() or 1) // n_workers)} CPU thread(s) each "
+              f"(--jobs 1: one process)")
     start = time.perf_counter()
-    outcomes = run_jobs(jobs, out=out, db=db, device=args.device, n_workers=args.jobs, progress=not args.no_progress)
+    outcomes = run_jobs(jobs, out=out, db=db, device=args.device, n_workers=n_workers, progress=not args.no_progress)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "skipped", "failed")}
     print(f"\ndone in {time.perf_counter() - start:.0f} s: {counts['ok']} trained, {counts['skipped']} already stored, "
           f"{counts['failed']} failed")

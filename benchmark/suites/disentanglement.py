@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from benchmark.evaluation import EvalSettings
 
 NAME = "disentanglement"
-PROTOCOL_VERSION = "1.0"  # bump when anything that changes the numbers of a profile changes
+PROTOCOL_VERSION = "1.1"  # bump when anything that changes the numbers of a profile changes
 
 QUANTIZED_MODELS = ("qlae", "qlae_global_codebook", "qlae_no_weight_decay", "ql_infowgan_gp")
 ALL_MODELS = ("qlae", "ae", "beta_vae", "beta_tcvae", "bio_ae", "infowgan_gp", "ql_infowgan_gp",
@@ -67,12 +67,12 @@ PROFILES: dict[str, Profile] = {
         datasets=("dsprites-procedural-32px", "shapes3d-procedural-32px"),
         models=("qlae", "ae", "beta_vae"),
         seeds=2,
-        steps=2500,
-        batch_size=64,
+        steps=4000,
+        batch_size=32,
         architecture="small",
-        eval_samples=2000,
-        eval=EvalSettings(dci_estimator="random_forest"),
-        checkpoint_every=500,
+        eval_samples=10_000,
+        eval=EvalSettings(dci_estimator="random_forest", dci_samples=2000),
+        checkpoint_every=1000,
     ),
     "paper": Profile(
         name="paper",

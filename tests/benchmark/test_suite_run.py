@@ -61,6 +61,10 @@ def test_job_identity_is_stable_and_depends_on_what_matters():
     assert len({j.model_config_hash for j in a}) == len({j.model for j in a})  # seeds share a model config
     more_steps = dataclasses.replace(a[0], train_config={**a[0].train_config, "steps": 999})
     assert more_steps.job_id != a[0].job_id and more_steps.record_ids()[0] != a[0].record_ids()[0]
+    # what cannot change the numbers is not part of the identity
+    for field in ("checkpoint_every", "eval_every", "cpu_threads", "device", "progress", "log_every", "seed"):
+        assert field not in a[0].train_config
+    assert a[0].train_config["steps"] == 20 and "batch_size" in a[0].train_config
 
 
 def test_a_failing_job_is_recorded_and_the_others_go_on(tmp_path):
@@ -134,3 +138,39 @@ def test_unknown_profile_is_a_one_line_error(tmp_path):
     r = _cli("run", "--profile", "huge", "--out", str(tmp_path), cwd=tmp_path)
     assert r.returncode == 2 and "profile must be one of 'smoke', 'quick', 'paper'; got 'huge'" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_jobs_option_is_validated(tmp_path):
+    r = _cli("run", "--profile", "smoke", "--jobs", "0", "--out", str(tmp_path), cwd=tmp_path)
+    assert r.returncode == 2 and "--jobs must be 'auto' or an integer >= 1; got '0'" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_auto_workers_is_one_per_core_on_the_cpu_and_never_more_than_the_jobs():
+    import os
+
+    from benchmark.runner import auto_workers
+
+    assert auto_workers(100, "cpu") == (os.cpu_count() or 1)
+    assert auto_workers(1, "cpu") == 1
+
+
+def test_pool_skips_stored_jobs_without_starting_workers(smoke_run, monkeypatch):
+    import benchmark.runner as runner
+
+    out, jobs, _ = smoke_run
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a worker pool was started for jobs that are all stored")
+
+    monkeypatch.setattr(runner, "ProcessPoolExecutor", no_pool)
+    again = runner.run_jobs(jobs, out=out, db=out / "leaderboard.sqlite", device="cpu", n_workers=2, progress=False)
+    assert [o.status for o in again] == ["skipped"] * len(jobs)
+
+
+def test_pool_runs_jobs_in_worker_processes_and_stores_their_records(tmp_path):
+    jobs = plan_jobs("disentanglement", "smoke")
+    outcomes = run_jobs(jobs, out=tmp_path, db=tmp_path / "db.sqlite", device="cpu", n_workers=2, progress=False)
+    assert sorted(o.status for o in outcomes) == ["ok"] * len(jobs)
+    with leaderboard.Store(tmp_path / "db.sqlite") as store:
+        assert len(store.records()) == len(jobs) * len(ALL_METRICS)

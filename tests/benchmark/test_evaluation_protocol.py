@@ -1,0 +1,33 @@
+"""The evaluation protocol's options: what they change in the numbers and in the record identity."""
+
+import numpy as np
+import pytest
+
+import metrics
+from benchmark.evaluation import EvalSettings, evaluate_representation, metric_params
+
+
+def _sample(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    sources = rng.integers(0, 4, size=(n, 3))
+    latents = sources + 0.4 * rng.normal(size=(n, 3))
+    return sources, latents
+
+
+def test_dci_samples_scores_dci_on_the_first_images_and_says_so_in_its_params():
+    s, z = _sample()
+    settings = EvalSettings(families=("dci", "mig"), dci_estimator="random_forest", dci_samples=200)
+    out = {o.metric: o for o in evaluate_representation(s, z, discrete=False, settings=settings, seed=0)}
+    expected = metrics.dci(s[:200], z[:200], estimator="random_forest", test_size=1 / 3, random_state=0)
+    assert out["dci_disentanglement"].value == pytest.approx(expected.disentanglement, abs=1e-12)
+    assert out["dci_disentanglement"].params["n_samples"] == 200
+    assert out["mig"].params["n_samples"] == 600  # the other metrics use the whole sample
+    assert out["mig"].value == pytest.approx(metrics.mig(s, z).score, abs=1e-12)
+    # a sample smaller than dci_samples is used whole
+    assert metric_params("dci_completeness", settings=settings, n_samples=150, seed=0)["n_samples"] == 150
+
+
+@pytest.mark.parametrize("bad", [0, 9, 2.5, "200"])
+def test_dci_samples_is_validated(bad):
+    with pytest.raises(ValueError, match="dci_samples must be None or an integer >= 10"):
+        EvalSettings(dci_samples=bad)
