@@ -11,7 +11,7 @@ Two estimators:
   samples by a numba kernel; values equal ``sklearn.metrics.mutual_info_score`` on the same codes.
 * ``"knn"``: the nearest-neighbour estimator for a continuous variable and a discrete one (Ross,
   2014, PLoS ONE 9(2): e87357), as ``sklearn.feature_selection.mutual_info_classif`` computes it,
-  but using the one-dimensional structure (one sort per latent, windows and galloping searches)
+  but using the one-dimensional structure (one sort per latent, neighbour windows and boundary walks)
   instead of k-d trees.
 """
 
@@ -148,8 +148,9 @@ def mutual_info_matrix(
     random_state : int, Generator or None, default=0
         Seed of the 1e-10 tie-breaking jitter of the kNN estimator (as scikit-learn adds).
     parallel : bool or None, default=None
-        Use the multi-threaded histogram kernel; None chooses it above
-        ``PARALLEL_MIN_SAMPLES`` samples. Results are identical either way (integer counts).
+        Use the multi-threaded kernels; None chooses them from ``PARALLEL_MIN_SAMPLES`` samples on
+        (``KNN_PARALLEL_MIN_SAMPLES`` for the kNN estimator). Results are identical either way
+        (integer counts; every kNN pair is computed by the same serial code).
     return_entropy : bool, default=False
         Also return ``entropy(sources)``. The plug-in estimator reads the factor class counts off
         the margins of the contingency tables it has built anyway, so this costs no extra pass.
@@ -190,7 +191,7 @@ def mutual_info_matrix(
         raise ValueError(f"latents contains NaN or infinity (first at row {first_nonfinite_row(z)}).")
     if estimator == "knn":
         n_neighbors = check_int(n_neighbors, "n_neighbors", min_value=1)
-        mi = _knn_matrix(s, z, n_neighbors, check_random_state(random_state))
+        mi = _knn_matrix(s, z, n_neighbors, check_random_state(random_state), parallel)
         return (mi, entropy(s)) if return_entropy else mi
     bins = _check_bins(bins, n)
     source_pair, sizes = _source_codes(s, parallel)
@@ -255,11 +256,12 @@ def _source_codes(s: np.ndarray, parallel=None) -> tuple[np.ndarray, np.ndarray]
     rows of the contingency table and change nothing); otherwise the column is label-encoded.
     """
     lo, hi, _ = _column_ranges(s, parallel)
-    lo = lo.astype(np.int64)
-    hi = hi.astype(np.int64)
-    widths = hi - lo + 1
-    if np.all(widths <= _MAX_OFFSET_RANGE):
-        return (s, lo), widths
+    # range widths in Python integers: hi - lo + 1 overflows int64 for labels near both ends of it
+    widths = [int(h) - int(l) + 1 for l, h in zip(lo.tolist(), hi.tolist())]
+    if max(widths) <= _MAX_OFFSET_RANGE and int(hi.max()) <= np.iinfo(np.int64).max:
+        # (uint64 labels become int64 here: numpy and numba compute uint64 - int64 in float64)
+        src = s if s.dtype != np.uint64 else s.astype(np.int64)
+        return (src, lo.astype(np.int64)), np.array(widths, dtype=np.int64)
     codes, sizes = encode_sources(s)
     return (codes, np.zeros(s.shape[1], dtype=np.int64)), sizes
 
@@ -374,10 +376,10 @@ def _joint_from_codes(source_pair, sizes, lat_codes, lat_sizes, parallel) -> lis
 # ---------------------------------------------------------------------------------------------
 
 
-def _knn_matrix(s: np.ndarray, z: np.ndarray, n_neighbors: int, rng: np.random.Generator) -> np.ndarray:
+def _knn_matrix(s: np.ndarray, z: np.ndarray, n_neighbors: int, rng: np.random.Generator, parallel=None) -> np.ndarray:
     n, n_latents = z.shape
     (src, offset), n_classes = _source_codes(s)
-    codes = src - offset  # classes in the range that never occur are empty and change nothing
+    codes = src - offset  # int64; classes in the range that never occur are empty and change nothing
     x = z.astype(np.float64)
     # As scikit-learn's mutual_info_classif: scale each continuous column to unit variance
     # (without centring) and add 1e-10 * max(1, mean|x|) Gaussian jitter to break ties.
@@ -388,8 +390,8 @@ def _knn_matrix(s: np.ndarray, z: np.ndarray, n_neighbors: int, rng: np.random.G
     table[0] = 0.0
     orders = np.argsort(x, axis=0).T.copy()  # ties are already broken by the jitter
     values = np.take_along_axis(x, orders.T, axis=0).T.copy()
-    parallel = n >= KNN_PARALLEL_MIN_SAMPLES and numba.get_num_threads() > 1
-    kernel = _kernels.knn_mi_cd_matrix_parallel if parallel else _kernels.knn_mi_cd_matrix_serial
+    use_parallel = (n >= KNN_PARALLEL_MIN_SAMPLES if parallel is None else bool(parallel)) and numba.get_num_threads() > 1
+    kernel = _kernels.knn_mi_cd_matrix_parallel if use_parallel else _kernels.knn_mi_cd_matrix_serial
     terms = kernel(values, orders, np.ascontiguousarray(codes), n_classes, n_neighbors, table)
     out = np.zeros((s.shape[1], n_latents))
     used = terms[..., 0]

@@ -288,3 +288,33 @@ def test_column_ranges_serial_and_parallel_agree_and_flag_nonfinite():
     ints = rng.integers(-50, 50, size=(333, 4))
     lo, hi, finite = _kernels.column_ranges_parallel(ints, 2)
     assert finite and np.array_equal(lo, ints.min(axis=0)) and np.array_equal(hi, ints.max(axis=0))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.uint32, np.uint64])
+def test_any_integer_dtype_of_sources_gives_the_same_values(dtype):
+    s, z = shapes3d_like(1500, seed=13, n_latents=2)
+    s = s[:, :3]
+    for kwargs in (dict(bins=20), dict(estimator="knn")):
+        mi, h = metrics.mutual_info_matrix(s.astype(dtype), z, return_entropy=True, **kwargs)
+        ref, ref_h = metrics.mutual_info_matrix(s, z, return_entropy=True, **kwargs)
+        np.testing.assert_array_equal(mi, ref)
+        np.testing.assert_array_equal(h, ref_h)
+
+
+def test_labels_at_the_ends_of_the_integer_range_are_categories_too():
+    s, z = shapes3d_like(1500, seed=14, n_latents=2)
+    s = s[:, :2]
+    ref = metrics.mutual_info_matrix(s, z)
+    extremes = np.where(s % 2 == 0, np.iinfo(np.int64).min, np.iinfo(np.int64).max) + (s // 2) * np.where(s % 2 == 0, 1, -1)
+    np.testing.assert_allclose(metrics.mutual_info_matrix(extremes, z), ref, rtol=1e-12)
+    above_int64 = s.astype(np.uint64) + np.uint64(2**63 - 3)  # straddles 2**63
+    np.testing.assert_allclose(metrics.mutual_info_matrix(above_int64, z), ref, rtol=1e-12)
+    np.testing.assert_allclose(metrics.mutual_info_matrix(above_int64, z, estimator="knn"),
+                               metrics.mutual_info_matrix(s, z, estimator="knn"), rtol=1e-12)
+
+
+def test_knn_estimator_is_identical_serial_and_parallel():
+    s, z = shapes3d_like(2500, seed=15, n_latents=3)
+    a = metrics.mutual_info_matrix(s, z, estimator="knn", parallel=False)
+    b = metrics.mutual_info_matrix(s, z, estimator="knn", parallel=True)
+    assert np.array_equal(a, b)
