@@ -99,8 +99,11 @@ class JobOutcome:
     run_dir: str | None = None
 
 
-def run_job(job: Job, *, out: Path, db: Path, device: str = "auto", progress: bool = True) -> JobOutcome:
-    """Train, evaluate and store one job; returns its outcome (never raises for a failing job)."""
+def run_job(job: Job, *, out: Path, db: Path, device: str = "auto", progress: bool = True,
+            on_progress=None) -> JobOutcome:
+    """Train, evaluate and store one job; returns its outcome (never raises for a failing job).
+
+    ``on_progress(steps_done, steps_total, steps_per_second)`` is passed on to the training loop."""
     from benchmark.training import TrainConfig, encode, reconstruct, train  # torch only where training happens
     from benchmark import visualize
 
@@ -113,7 +116,7 @@ def run_job(job: Job, *, out: Path, db: Path, device: str = "auto", progress: bo
     try:
         dataset = datasets.load(job.dataset)
         cfg = TrainConfig.from_dict({**job.train_config, "seed": job.seed, "device": device, "progress": progress})
-        result = train(cfg, dataset, run_dir=run_dir)
+        result = train(cfg, dataset, run_dir=run_dir, on_progress=on_progress)
         timing.update(train_seconds=result.train_seconds, steps_per_second=result.steps_per_second,
                       device=result.device, precision=result.precision)
 

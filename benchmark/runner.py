@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -83,8 +83,58 @@ def _worker_init(threads: int) -> None:
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
 
 
-def _run_in_worker(job: Job, out: str, db: str, device: str) -> JobOutcome:
-    return run_job(job, out=Path(out), db=Path(db), device=device, progress=False)
+def _run_in_worker(job: Job, out: str, db: str, device: str, progress_queue=None) -> JobOutcome:
+    report = None
+    if progress_queue is not None:
+        def report(done: int, total: int, rate: float) -> None:
+            progress_queue.put((job.label, done, total, rate))
+    return run_job(job, out=Path(out), db=Path(db), device=device, progress=False, on_progress=report)
+
+
+def _start_manager(ctx):
+    """A manager process for the progress queue, or None where one cannot start (then only the jobs bar shows)."""
+    try:
+        return ctx.Manager()
+    except (OSError, EOFError):  # e.g. a main module that spawn cannot re-import (a script read from stdin)
+        return None
+
+
+class _WorkerBars:
+    """One progress bar per job running in a worker, fed by (label, done, total, steps/s) messages."""
+
+    def __init__(self, queue, n_slots: int) -> None:
+        self.queue = queue
+        self.free = list(range(n_slots, 0, -1))  # tqdm positions below the jobs bar
+        self.bars: dict[str, tuple[tqdm, int]] = {}
+
+    def drain(self) -> None:
+        import queue as queue_module
+
+        while True:
+            try:
+                label, done, total, rate = self.queue.get_nowait()
+            except queue_module.Empty:
+                return
+            if label not in self.bars:
+                if not self.free:
+                    continue
+                slot = self.free.pop()
+                bar = tqdm(total=total, desc=f"  {label}", unit="step", leave=False, position=slot, dynamic_ncols=True,
+                           bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
+                self.bars[label] = (bar, slot)
+            bar, _ = self.bars[label]
+            bar.n = done
+            bar.set_postfix_str(f"{rate:.1f} steps/s", refresh=True)
+
+    def finish(self, label: str) -> None:
+        if label in self.bars:
+            bar, slot = self.bars.pop(label)
+            bar.close()
+            self.free.append(slot)
+
+    def close(self) -> None:
+        for label in list(self.bars):
+            self.finish(label)
 
 
 def auto_workers(n_jobs: int, device: str = "auto") -> int:
@@ -132,13 +182,31 @@ def run_jobs(jobs: list[Job], *, out: Path, db: Path, device: str = "auto", n_wo
             n_workers = min(n_workers, len(todo))
             threads = max(1, (os.cpu_count() or 1) // max(n_workers, 1))
             if todo:
-                with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
-                                         initargs=(threads,)) as pool:
-                    futures = {pool.submit(_run_in_worker, job, str(out), str(db), device): job for job in todo}
-                    for fut in as_completed(futures):
-                        outcomes.append(fut.result())
-                        bar.set_postfix_str(futures[fut].label)
-                        bar.update()
+                ctx = mp.get_context("spawn")
+                manager = _start_manager(ctx) if progress else None
+                worker_bars = _WorkerBars(manager.Queue(), n_workers) if manager else None
+                try:
+                    with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_worker_init,
+                                             initargs=(threads,)) as pool:
+                        queue = worker_bars.queue if worker_bars else None
+                        futures = {pool.submit(_run_in_worker, job, str(out), str(db), device, queue): job
+                                   for job in todo}
+                        pending = set(futures)
+                        while pending:
+                            finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                            if worker_bars:
+                                worker_bars.drain()
+                            for fut in finished:
+                                if worker_bars:
+                                    worker_bars.finish(futures[fut].label)
+                                outcomes.append(fut.result())
+                                bar.set_postfix_str(futures[fut].label)
+                                bar.update()
+                finally:
+                    if worker_bars:
+                        worker_bars.close()
+                    if manager:
+                        manager.shutdown()
     finally:
         bar.close()
     return outcomes

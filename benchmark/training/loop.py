@@ -195,7 +195,8 @@ def _save_checkpoint(path: Path, **contents: Any) -> None:
 
 # --------------------------------------------------------------------------------------------------
 def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None,
-          evaluate: Callable[[DisentanglementModel], dict[str, float]] | None = None) -> TrainResult:
+          evaluate: Callable[[DisentanglementModel], dict[str, float]] | None = None,
+          on_progress: Callable[[int, int, float], None] | None = None) -> TrainResult:
     """Train ``cfg.model`` on ``dataset`` for ``cfg.steps`` steps; resume from ``run_dir`` if it holds a checkpoint.
 
     Parameters
@@ -210,6 +211,9 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None,
         ``evaluate(model) -> {name: float}``, run under ``torch.no_grad()`` in eval mode every
         ``cfg.eval_every`` steps (if > 0) and after the last step; results (with their step) are kept in the
         checkpoint and returned in ``TrainResult.evaluations``.
+    on_progress : callable, optional
+        ``on_progress(steps_done, steps_total, steps_per_second)``, called every ``cfg.log_every`` steps and
+        after the last one (for progress shown by another process, e.g. the suite's worker pool).
 
     Returns
     -------
@@ -228,12 +232,12 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None,
     if cfg.cpu_threads:
         torch.set_num_threads(cfg.cpu_threads)
     try:
-        return _train(cfg, dataset, run_dir=run_dir, evaluate=evaluate)
+        return _train(cfg, dataset, run_dir=run_dir, evaluate=evaluate, on_progress=on_progress)
     finally:
         torch.set_num_threads(threads_before)
 
 
-def _train(cfg: TrainConfig, dataset, *, run_dir, evaluate) -> TrainResult:
+def _train(cfg: TrainConfig, dataset, *, run_dir, evaluate, on_progress=None) -> TrainResult:
     """The body of :func:`train` (which sets and restores the CPU thread count around it)."""
     device = resolve_device(cfg.device)
     precision = resolve_precision(cfg.precision, device)
@@ -310,6 +314,8 @@ def _train(cfg: TrainConfig, dataset, *, run_dir, evaluate) -> TrainResult:
                 )
             rate = (done - start_step) / max(time.perf_counter() - t0, 1e-9)
             bar.set_postfix(loss=f"{first:.4f}", steps_s=f"{rate:.2f}")
+            if on_progress is not None:
+                on_progress(done, cfg.steps, rate)
         bar.update(1)
         if evaluate is not None and ((cfg.eval_every and done % cfg.eval_every == 0) or done == cfg.steps):
             model.eval()

@@ -202,3 +202,12 @@ def test_cpu_threads_is_applied_during_training_and_restored():
     before = torch.get_num_threads()
     train(TrainConfig(**{**_cfg(steps=1).__dict__, "cpu_threads": 2}), ThreadBars())
     assert seen and set(seen) == {2} and torch.get_num_threads() == before
+
+
+def test_on_progress_reports_every_log_every_steps_and_the_last_one():
+    import dataclasses
+
+    calls = []
+    cfg = dataclasses.replace(_cfg(steps=7), log_every=3)
+    train(cfg, BarDataset(), on_progress=lambda done, total, rate: calls.append((done, total, rate > 0)))
+    assert calls == [(3, 7, True), (6, 7, True), (7, 7, True)]
