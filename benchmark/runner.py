@@ -21,6 +21,7 @@ import leaderboard
 from benchmark.jobs import Job, JobOutcome, hyperparameter_dataset, run_job
 from benchmark.suites import get_suite
 
+
 def _identity_free_fields() -> tuple[str, ...]:
     """TrainConfig fields left out of a job's identity: the seed (a field of its own) and everything that
     cannot change the numbers (device, threads, checkpoint and evaluation cadence, logging); ``steps`` stays."""
@@ -139,8 +140,9 @@ class _WorkerBars:
 
 def auto_workers(n_jobs: int, device: str = "auto") -> int:
     """Workers for ``--jobs auto``: one per CPU core (at most one per job) when training runs on the CPU, where
-    single-threaded workers side by side beat one multi-threaded process on small networks (on 2 cores: ~2x the
-    steps per second at batch 32); one on a GPU, which a second process would only share."""
+    single-threaded workers side by side beat one multi-threaded process on small networks (on 2 cores: 1.5x the
+    steps per second at batch 32, ``benchmarks/worker_speed.py``); one on a GPU, which a second process would
+    only share."""
     from benchmark.training.loop import resolve_device
 
     if resolve_device(device).type != "cpu":
