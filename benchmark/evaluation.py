@@ -69,6 +69,11 @@ def metric_version(metric: str) -> str:
     return metrics.METRIC_VERSIONS[_VERSION_KEY[metric]]
 
 
+def _dci_samples(settings: EvalSettings, n_samples: int) -> int:
+    """How many of the first evaluation images DCI is fitted and scored on."""
+    return n_samples if settings.dci_samples is None else min(n_samples, settings.dci_samples)
+
+
 def metric_params(metric: str, *, settings: EvalSettings, n_samples: int, seed: int) -> dict:
     """The options a metric is computed with; known before computing, so records can be looked up."""
     family = _FAMILY_OF.get(metric, metric)
@@ -80,8 +85,7 @@ def metric_params(metric: str, *, settings: EvalSettings, n_samples: int, seed: 
     if family == "mig":
         return {**base, "num_bins": 20}
     if family == "dci":
-        n_dci = int(n_samples) if settings.dci_samples is None else min(int(n_samples), settings.dci_samples)
-        return {"n_samples": n_dci, "estimator": settings.dci_estimator, "test_size": settings.test_size,
+        return {"n_samples": _dci_samples(settings, int(n_samples)), "estimator": settings.dci_estimator, "test_size": settings.test_size,
                 "random_state": seed}
     if family == "sap":
         return {**base, "continuous_factors": False, "test_size": settings.test_size, "random_state": seed}
@@ -150,7 +154,7 @@ def _compute_family(family: str, s: np.ndarray, z: np.ndarray, *, discrete: bool
         r = metrics.mig(s, z, num_bins=20)
         return {"mig": (r.score, {"per_factor": r.per_factor.tolist(), "mutual_info": r.mutual_info.tolist()})}
     if family == "dci":
-        n_dci = s.shape[0] if settings.dci_samples is None else min(s.shape[0], settings.dci_samples)
+        n_dci = _dci_samples(settings, s.shape[0])
         # all the cores this process may use (numba's count: the suite's workers set it to their share);
         # the fitted trees do not depend on n_jobs
         r = metrics.dci(s[:n_dci], z[:n_dci], estimator=settings.dci_estimator, test_size=settings.test_size,

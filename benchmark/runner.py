@@ -48,6 +48,7 @@ def plan_jobs(suite: str, profile: str, *, datasets_: tuple[str, ...] | None = N
     n_seeds = p.seeds if seeds is None else seeds
     if n_seeds < 1:
         raise ValueError(f"seeds must be an integer >= 1; got {n_seeds}.")
+    identity_free = _identity_free_fields()
     jobs = []
     for dataset_name in names:
         ds = datasets.load(dataset_name)
@@ -56,7 +57,7 @@ def plan_jobs(suite: str, profile: str, *, datasets_: tuple[str, ...] | None = N
                                          **dict(p.overrides))
             cfg = TrainConfig(model=model_cfg, steps=p.steps, batch_size=p.batch_size,
                               checkpoint_every=p.checkpoint_every)
-            train_config = {k: v for k, v in cfg.to_dict().items() if k not in _identity_free_fields()}
+            train_config = {k: v for k, v in cfg.to_dict().items() if k not in identity_free}
             train_config["model"] = {k: (list(v) if isinstance(v, tuple) else v)
                                      for k, v in train_config["model"].items()}
             for seed in range(n_seeds):
@@ -73,6 +74,11 @@ def _settings_dict(settings) -> dict:
     d = dataclasses.asdict(settings)
     d["families"] = list(d["families"])
     return d
+
+
+def worker_threads(n_workers: int) -> int:
+    """CPU threads (torch and numba) of each of ``n_workers`` worker processes: an equal share of the cores."""
+    return max(1, (os.cpu_count() or 1) // max(n_workers, 1))
 
 
 def _worker_init(threads: int) -> None:
@@ -182,7 +188,7 @@ def run_jobs(jobs: list[Job], *, out: Path, db: Path, device: str = "auto", n_wo
                 else:
                     todo.append(job)
             n_workers = min(n_workers, len(todo))
-            threads = max(1, (os.cpu_count() or 1) // max(n_workers, 1))
+            threads = worker_threads(n_workers)
             if todo:
                 ctx = mp.get_context("spawn")
                 manager = _start_manager(ctx) if progress else None

@@ -53,6 +53,11 @@ def save_image_grid(images: np.ndarray, path: str | Path, *, row_labels: Sequenc
     ax.set_xticks([s * (width + pad) + width / 2 for s in range(cols)])
     ax.set_xticklabels(list(col_labels) if col_labels is not None else [""] * cols, fontsize=6, rotation=90)
     ax.tick_params(length=0)
+    return _save(fig, ax, path, title)
+
+
+def _save(fig, ax, path: str | Path, title: str | None) -> Path:
+    """Title the axes, write the figure as a PNG (creating its folder) and close it."""
     if title:
         ax.set_title(title, fontsize=9)
     path = Path(path)
@@ -108,11 +113,4 @@ def save_nmi_heatmap(nmi: np.ndarray, factor_names: Sequence[str], path: str | P
     ax.set_xlabel("latent")
     ax.set_ylabel("factor")
     fig.colorbar(im, ax=ax, label="NMI")
-    if title:
-        ax.set_title(title, fontsize=9)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path, title)

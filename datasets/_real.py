@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
 
 from datasets._base import FactorDataset
 from datasets._errors import DatasetIntegrityError
@@ -72,6 +76,32 @@ class FileFactorDataset(FactorDataset):
         if free < nbytes * 1.02:
             raise OSError(f"{self.name}: {what} needs {nbytes / 2**30:.1f} GiB free in {folder}, only "
                           f"{free / 2**30:.1f} GiB are free. Free some space or move the data to a larger --root.")
+
+    def _write_npy_cache(self, cache: Path, shape: tuple[int, ...], blocks, *, what: str, desc: str) -> None:
+        """Write the uint8 array ``shape`` whose consecutive rows ``blocks`` yields to the ``.npy`` file ``cache``.
+
+        Written to a temporary file next to it and renamed only when complete, so an interruption (or an error
+        raised by ``blocks``) never leaves a partial cache behind. ``what`` names the file in the free-space
+        error, ``desc`` labels the progress bar.
+        """
+        self._check_free_space(cache.parent, int(np.prod(shape, dtype=np.int64)), what)
+        fd, tmp = tempfile.mkstemp(prefix=f".{cache.stem}.", suffix=".npy", dir=cache.parent)
+        os.close(fd)
+        try:
+            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+            done = 0
+            with tqdm(total=shape[0], desc=f"{self.name}: {desc}", unit="img", disable=not self.progress,
+                      leave=False) as bar:
+                for block in blocks:
+                    out[done:done + len(block)] = block
+                    done += len(block)
+                    bar.update(len(block))
+            out.flush()
+            del out
+            os.replace(tmp, cache)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
     def _expect(self, what: str, found: Any, expected: Any) -> None:
         if found != expected:

@@ -113,6 +113,24 @@ S3_OBJ_RADIUS = 7.5   # object half width at scale 1, pixels
 
 
 @njit(cache=True)
+def _blend_supersampled(buf, i, j, colour, coverage, shade_sum):
+    """Composite an object over pixel (i, j) of ``buf`` (3, H, W): ``coverage`` of its 3x3 subsamples hit the
+    object, whose shades there sum to ``shade_sum``."""
+    a = coverage / 9.0
+    for ch in range(3):
+        buf[ch, i, j] = (1.0 - a) * buf[ch, i, j] + colour[ch] * shade_sum / 9.0
+
+
+@njit(cache=True)
+def _store_uint8(buf, out, b):
+    """Write the float image ``buf`` (3, H, W) in [0, 1] into ``out[b]`` as uint8, rounded half up."""
+    for ch in range(3):
+        for i in range(buf.shape[1]):
+            for j in range(buf.shape[2]):
+                out[b, ch, i, j] = np.uint8(min(255.0, buf[ch, i, j] * 255.0 + 0.5))
+
+
+@njit(cache=True)
 def _shapes3d_geometry(shape, w, beta, geo):
     """Per-image constants of the object, written into ``geo`` (16 floats) once per image.
 
@@ -253,13 +271,8 @@ def shapes3d_kernel(classes, out, hue_rgb, scales, azimuths):
                             cov += 1.0
                             shade_sum += sh
                 if cov > 0.0:
-                    a = cov / 9.0
-                    for ch in range(3):
-                        buf[ch, i, j] = (1.0 - a) * buf[ch, i, j] + obj[ch] * shade_sum / 9.0
-        for ch in range(3):
-            for i in range(h):
-                for j in range(wd):
-                    out[b, ch, i, j] = np.uint8(min(255.0, buf[ch, i, j] * 255.0 + 0.5))
+                    _blend_supersampled(buf, i, j, obj, cov, shade_sum)
+        _store_uint8(buf, out, b)
 
 
 # ---- MPI3D twin --------------------------------------------------------------------------------
@@ -402,10 +415,5 @@ def mpi3d_kernel(classes, out, colours, sizes, elevations, backgrounds, h_angles
                             cov += 1.0
                             shade_sum += sh
                 if cov > 0.0:
-                    a = cov / 9.0
-                    for ch in range(3):
-                        buf[ch, i, j] = (1.0 - a) * buf[ch, i, j] + col[ch] * shade_sum / 9.0
-        for ch in range(3):
-            for i in range(h):
-                for j in range(wd):
-                    out[b, ch, i, j] = np.uint8(min(255.0, buf[ch, i, j] * 255.0 + 0.5))
+                    _blend_supersampled(buf, i, j, col, cov, shade_sum)
+        _store_uint8(buf, out, b)

@@ -17,12 +17,9 @@ Images are decompressed once into a bit-packed, memory-mapped cache
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from datasets._errors import DatasetIntegrityError
 from datasets._npz import iter_member_rows, member_header
@@ -68,27 +65,18 @@ class DSprites(FileFactorDataset):
         self._packed = packed
 
     def _build_cache(self, path: Path, cache: Path, n: int) -> None:
-        self._check_free_space(self.folder, n * 64 * 8, "the bit-packed image cache")
-        fd, tmp = tempfile.mkstemp(prefix=".dsprites_cache.", suffix=".npy", dir=self.folder)
-        os.close(fd)
-        try:
-            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, 64, 8))
+        def packed_blocks():
             done = 0
-            with tqdm(total=n, desc="dsprites: unpacking images", unit="img", disable=not self.progress, leave=False) as bar:
-                for block in iter_member_rows(path, "imgs", self.name, rows=8192):
-                    if block.max(initial=0) > 1:
-                        raise DatasetIntegrityError(
-                            f"dsprites: 'imgs' in {path} holds values above 1 (first block at row {done}); the published "
-                            f"images are binary {{0, 1}}. This is not the published file.")
-                    out[done:done + len(block)] = np.packbits(block, axis=-1)
-                    done += len(block)
-                    bar.update(len(block))
-            out.flush()
-            del out
-            os.replace(tmp, cache)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            for block in iter_member_rows(path, "imgs", self.name, rows=8192):
+                if block.max(initial=0) > 1:
+                    raise DatasetIntegrityError(
+                        f"dsprites: 'imgs' in {path} holds values above 1 (first block at row {done}); the published "
+                        f"images are binary {{0, 1}}. This is not the published file.")
+                done += len(block)
+                yield np.packbits(block, axis=-1)
+
+        self._write_npy_cache(cache, (n, 64, 8), packed_blocks(), what="the bit-packed image cache",
+                              desc="unpacking images")
 
     def _deep_check(self, path: Path) -> None:
         try:

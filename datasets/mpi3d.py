@@ -24,12 +24,9 @@ memory-mapped in place; a compressed one is converted once, streaming, to
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from datasets._npz import iter_member_rows, member_header, memmap_member
 from datasets._real import FileFactorDataset
@@ -73,24 +70,8 @@ class MPI3D(FileFactorDataset):
         self._images = images
 
     def _convert(self, path: Path, cache: Path, shape: tuple[int, ...]) -> None:
-        self._check_free_space(path.parent, int(np.prod(shape, dtype=np.int64)), "the one-time .npy conversion")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npy", dir=path.parent)
-        os.close(fd)
-        try:
-            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
-            done = 0
-            with tqdm(total=shape[0], desc=f"{self.name}: converting to .npy", unit="img", disable=not self.progress,
-                      leave=False) as bar:
-                for block in iter_member_rows(path, "images", self.name, rows=4096):
-                    out[done:done + len(block)] = block
-                    done += len(block)
-                    bar.update(len(block))
-            out.flush()
-            del out
-            os.replace(tmp, cache)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        self._write_npy_cache(cache, shape, iter_member_rows(path, "images", self.name, rows=4096),
+                              what="the one-time .npy conversion", desc="converting to .npy")
 
     def _read_uint8(self, indices: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(self._images[indices].transpose(0, 3, 1, 2))

@@ -438,6 +438,11 @@ class Store:
         """
         from .frame import records_to_frame
 
+        return records_to_frame(self.protocol_records(release=release, **filters))
+
+    def protocol_records(self, *, release: str | None = None, **filters: Any) -> list[Record]:
+        """``records(...)`` of a selection that must hold **one** (suite, protocol_version, profile), the
+        records of one leaderboard table; otherwise :class:`VersionMixError` lists what was found."""
         recs = self.records(release=release, **filters)
         combos = sorted({(r.suite, r.protocol_version, r.profile) for r in recs})
         if len(combos) > 1:
@@ -446,7 +451,7 @@ class Store:
                 f"the selection holds records of {len(combos)} (suite, protocol version, profile) combinations "
                 f"({listed}); a leaderboard table is always for one of them. Choose one with "
                 f"--suite/--protocol/--profile (table(suite=..., protocol_version=..., profile=...)).")
-        return records_to_frame(recs)
+        return recs
 
     def verify(self) -> list[str]:
         """Check the file (``PRAGMA integrity_check``) and every record (checksum, id, parse).

@@ -233,9 +233,9 @@ def _entropy_from_counts(counts: np.ndarray) -> float:
     return float(max(0.0, -(p * np.log(p)).sum()))
 
 
-def _threads_for(n: int, parallel) -> int:
-    """Threads for a kernel over n samples: all numba threads if ``parallel`` (None: n >= PARALLEL_MIN_SAMPLES), else 1."""
-    use = n >= PARALLEL_MIN_SAMPLES if parallel is None else bool(parallel)
+def _threads_for(n: int, parallel, min_samples: int = PARALLEL_MIN_SAMPLES) -> int:
+    """Threads for a kernel over n samples: all numba threads if ``parallel`` (None: n >= min_samples), else 1."""
+    use = n >= min_samples if parallel is None else bool(parallel)
     return max(1, min(numba.get_num_threads(), n)) if use else 1
 
 
@@ -390,7 +390,7 @@ def _knn_matrix(s: np.ndarray, z: np.ndarray, n_neighbors: int, rng: np.random.G
     table[0] = 0.0
     orders = np.argsort(x, axis=0).T.copy()  # ties are already broken by the jitter
     values = np.take_along_axis(x, orders.T, axis=0).T.copy()
-    use_parallel = (n >= KNN_PARALLEL_MIN_SAMPLES if parallel is None else bool(parallel)) and numba.get_num_threads() > 1
+    use_parallel = _threads_for(n, parallel, KNN_PARALLEL_MIN_SAMPLES) > 1
     kernel = _kernels.knn_mi_cd_matrix_parallel if use_parallel else _kernels.knn_mi_cd_matrix_serial
     terms = kernel(values, orders, np.ascontiguousarray(codes), n_classes, n_neighbors, table)
     out = np.zeros((s.shape[1], n_latents))

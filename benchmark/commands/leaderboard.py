@@ -129,8 +129,7 @@ def run_show(args: argparse.Namespace) -> int:
     if view == "both" and args.format in ("csv", "json"):
         raise ValueError(f"--view both cannot be written as {args.format}; choose --view summary or --view aggregate.")
     with _open(args) as store:
-        recs = store.records(release=args.release, **_filter_kwargs(args))
-        store.table(release=args.release, **_filter_kwargs(args))  # refuses mixed protocol versions
+        recs = store.protocol_records(release=args.release, **_filter_kwargs(args))  # refuses mixed protocols
     if not recs:
         print("no records match these filters.")
         return 0
@@ -155,8 +154,7 @@ def run_compare(args: argparse.Namespace) -> int:
     import leaderboard as lb
 
     with _open(args) as store:
-        store.table(release=args.release, **_filter_kwargs(args))
-        recs = store.records(release=args.release, **_filter_kwargs(args))
+        recs = store.protocol_records(release=args.release, **_filter_kwargs(args))  # refuses mixed protocols
     df = lb.compare(recs, args.model_a, args.model_b, seed=args.seed, reps=args.reps)
     if args.format in ("table", "markdown"):
         print(f"A = {args.model_a}, B = {args.model_b}\n")
@@ -213,8 +211,7 @@ def run_plots(args: argparse.Namespace) -> int:
     from leaderboard.plots import write_plots
 
     with _open(args) as store:
-        store.table(release=args.release, **_filter_kwargs(args))
-        recs = store.records(release=args.release, **_filter_kwargs(args))
+        recs = store.protocol_records(release=args.release, **_filter_kwargs(args))  # refuses mixed protocols
     paths = write_plots(recs, args.out, seed=args.seed, reps=min(args.reps, 2000))
     for p in paths:
         print(p)

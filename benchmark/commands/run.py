@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
@@ -34,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import leaderboard
-    from benchmark.runner import auto_workers, plan_jobs, run_jobs
+    from benchmark.runner import auto_workers, plan_jobs, run_jobs, worker_threads
     from benchmark.suites import get_suite
 
     module = get_suite(args.suite)
@@ -57,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     except (RuntimeError, ValueError) as exc:  # e.g. --device cuda on a machine without CUDA
         raise UsageError(str(exc)) from None
     if n_workers > 1:
-        print(f"{n_workers} worker processes, {max(1, (os.cpu_count() or 1) // n_workers)} CPU thread(s) each "
+        print(f"{n_workers} worker processes, {worker_threads(n_workers)} CPU thread(s) each "
               f"(--jobs 1: one process)")
     start = time.perf_counter()
     outcomes = run_jobs(jobs, out=out, db=db, device=args.device, n_workers=n_workers, progress=not args.no_progress)

@@ -107,6 +107,7 @@ def test_dsprites_non_binary_images(tmp_path, fx):
     fx.write_dsprites_npz(path, imgs_scale=255)
     with pytest.raises(DatasetIntegrityError, match=r"holds values above 1"):
         fx.tiny_dsprites_class(path)(tmp_path, progress=False)
+    assert list(path.parent.glob("*.npy")) == [] and list(path.parent.glob(".*")) == []  # no partial cache left
 
 
 def test_dsprites_wrong_image_count(tmp_path, fx):

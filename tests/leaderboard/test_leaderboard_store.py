@@ -82,6 +82,10 @@ def test_filters_and_versioned_tables(tmp_path, rec):
         with pytest.raises(VersionMixError, match=r"2 \(suite, protocol version, profile\) combinations .*"
                                                   r"protocol='2026.1'.*protocol='2027.1'"):
             s.table()
+        with pytest.raises(VersionMixError, match=r"2 \(suite, protocol version, profile\) combinations"):
+            s.protocol_records()
+        assert [r.record_id for r in s.protocol_records(protocol_version="2026.1")] == \
+            [r.record_id for r in s.records(protocol_version="2026.1")]
         df = s.table(protocol_version="2026.1")
         assert len(df) == 4 and set(df["protocol_version"]) == {"2026.1"}
         assert df["metric_params"].iloc[0] == '{"n_bins":20}'

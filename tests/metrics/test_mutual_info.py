@@ -249,9 +249,9 @@ def test_knn_serial_and_parallel_kernels_agree_exactly():
 def test_serial_and_parallel_twins_have_their_own_disk_cache():
     # numba keys its on-disk cache by qualname and line, not by the parallel flag: twins built from
     # one function object would load each other's machine code.
-    for serial, parallel in [(_kernels.knn_mi_cd_matrix_serial, _kernels.knn_mi_cd_matrix_parallel)]:
-        assert serial.py_func.__qualname__ != parallel.py_func.__qualname__
-        assert parallel.targetoptions.get("parallel") and not serial.targetoptions.get("parallel")
+    serial, parallel = _kernels.knn_mi_cd_matrix_serial, _kernels.knn_mi_cd_matrix_parallel
+    assert serial.py_func.__qualname__ != parallel.py_func.__qualname__
+    assert parallel.targetoptions.get("parallel") and not serial.targetoptions.get("parallel")
 
 
 @pytest.mark.parametrize("bins", [20, 7, "auto"])
