@@ -118,46 +118,40 @@ def class_counts(sources, offset, table_start):
 
 BLOCK = 512  # samples per block: the block's bins and codes stay in L1 cache
 _BIN_ROWS = 8  # rows per vector step of the binning loop
+SMALL_COUNT_LIMIT = 65535  # samples per flush of 16-bit counters: no cell can overflow in between
 
 
-def _joint_counts_impl(latents, e0, scale, tol, edges, top, latent_base, sources, src_offset, factor_group,
-                       factor_mult, group_base, start, stop, counts):
-    """Add samples [start, stop) into the flat ``counts``.
+def _count_samples_impl(latents, e0_p, scale_p, half_p, lim_p, edges, top, latent_base, sources, src_offset,
+                        factor_group, factor_mult, group_base, n_codes, bin_proto, start, stop, table):
+    """Add samples [start, stop) into the flat ``table`` (any integer dtype).
 
-    Sample i adds one to cell ``latent_base[j] + group_code[g] + bin_j`` for every latent j and
-    factor group g, where ``group_code[g] = group_base[g] + sum over the group's factors k of
-    (s_ik - src_offset[k]) * factor_mult[k]`` (the caller folds table strides into these numbers).
+    Sample i adds one to cell ``latent_base[j] + bin_ij * n_codes + code_ig`` for every latent j
+    and factor group g, where ``code_ig = group_base[g] + sum over the group's factors k of
+    (s_ik - src_offset[k]) * factor_mult[k]`` < n_codes (see ``mutual_info._run_joint_kernel``).
 
-    Per block of samples: (1) the group codes; (2) the bin of every latent value by arithmetic,
-    ``floor((v - e0) * scale)`` clamped to [0, top], over the block's values as one flat run
-    (per-position parameters repeat with period n_latents * _BIN_ROWS, so the loop is contiguous
-    and branch-free and vectorises); values within ``tol`` of a bin boundary are flagged and
-    re-binned against the exact edges afterwards, so every bin equals
-    ``np.digitize(v, edges[:-1]) - 1``; (3) the increments, two factor groups at a time, latent by
-    latent, with unsigned indices (no negative-index wrap-around test in the hottest loop).
+    Per block of samples: (1) the group codes, factor by factor with unsigned indices; (2) the bin
+    of every latent value by arithmetic, ``trunc((v - e0) * scale)``, over the block's values as one
+    flat run (the ``*_p`` parameters repeat with period n_latents * _BIN_ROWS and are in the
+    arithmetic dtype: float32 for float32 latents, else float64, so the loop is contiguous,
+    branch-free and vectorises). A value whose fractional bin position lies within ``0.5 - lim``
+    of a boundary (or outside [0, top]) flags its run of rows, which is then re-binned against the
+    exact edges, so every bin equals ``np.digitize(v, edges[:-1]) - 1`` clipped to [0, top];
+    (3) the increments, two factor groups per visit, latent by latent, with unsigned indices.
     """
     n_latents = latents.shape[1]
     n_factors = sources.shape[1]
     n_groups = group_base.shape[0]
     flat = latents.reshape(-1)
-    period = n_latents * _BIN_ROWS
-    e0_p = np.empty(period)
-    scale_p = np.empty(period)
-    tol_p = np.empty(period)
-    top_p = np.empty(period, dtype=np.int64)
-    base_p = np.empty(period, dtype=np.int64)
-    for q in range(period):
-        j = q % n_latents
-        e0_p[q] = e0[j]
-        scale_p[q] = scale[j]
-        tol_p[q] = tol[j]
-        top_p[q] = top[j]
-        base_p[q] = latent_base[j]
-    bins = np.empty(BLOCK * n_latents, dtype=np.uint64)  # row-major (sample, latent) within the block
-    near = np.empty(period, dtype=np.uint8)
+    src_flat = sources.reshape(-1)
+    n_lat = np.uint64(n_latents)
+    n_fac = np.uint64(n_factors)
+    n_codes = np.uint64(n_codes)
+    bins = np.empty_like(bin_proto)  # (sample, latent) row-major within the block; uint16 or uint32
     codes = np.empty((n_groups, BLOCK), dtype=np.uint64)
     for b0 in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - b0)
+        unb = np.uint64(nb)
+        first = np.uint64(b0)
         # (1) factor-group codes
         for g in range(n_groups):
             codes[g, :nb] = group_base[g]
@@ -165,75 +159,114 @@ def _joint_counts_impl(latents, e0, scale, tol, edges, top, latent_base, sources
             cg = codes[factor_group[k]]
             offset = src_offset[k]
             mult = factor_mult[k]
-            for t in range(nb):
-                cg[t] += np.uint64((sources[b0 + t, k] - offset) * mult)
-        # (2) latent bins
+            at = first * n_fac + np.uint64(k)
+            for t in range(unb):
+                cg[t] += np.uint64((src_flat[at + t * n_fac] - offset) * mult)
+        # (2) latent bins, a run of _BIN_ROWS rows at a time
+        at = first * n_lat
         for r0 in range(0, nb, _BIN_ROWS):
-            width = min(_BIN_ROWS, nb - r0) * n_latents
-            run = flat[(b0 + r0) * n_latents:(b0 + r0) * n_latents + width]
-            out = bins[r0 * n_latents:r0 * n_latents + width]
-            any_near = 0
+            rows = min(_BIN_ROWS, nb - r0)
+            width = np.uint64(rows * n_latents)
+            out0 = np.uint64(r0 * n_latents)
+            near = False
             for q in range(width):
-                u = (np.float64(run[q]) - e0_p[q]) * scale_p[q]
-                b = np.int64(u)
-                f = u - b
-                flag = np.uint8((f < tol_p[q]) | (f > 1.0 - tol_p[q]))
-                near[q] = flag
-                any_near |= flag
-                out[q] = np.uint64(base_p[q] + min(max(b, 0), top_p[q]))
-            if any_near:
+                u = (flat[at + out0 + q] - e0_p[q]) * scale_p[q]
+                whole = np.trunc(u)  # in u's dtype
+                near |= abs(u - whole - half_p[q]) > lim_p[q]
+                bins[out0 + q] = np.int32(whole)
+            if near:  # rare: re-bin the run exactly, starting from the arithmetic guess
                 for q in range(width):
-                    if near[q]:
-                        j = q % n_latents
-                        v = np.float64(run[q])
-                        b = np.int64(out[q]) - latent_base[j]
-                        while b < top[j] and v >= edges[j, b + 1]:
-                            b += 1
-                        while b > 0 and v < edges[j, b]:
-                            b -= 1
-                        out[q] = np.uint64(latent_base[j] + b)
+                    j = q % n_latents
+                    v = np.float64(flat[at + out0 + q])
+                    b = min(np.int64(bins[out0 + q]), top[j])
+                    while b < top[j] and v >= edges[j, b + 1]:
+                        b += 1
+                    while b > 0 and v < edges[j, b]:
+                        b -= 1
+                    bins[out0 + q] = b
         # (3) increments
         g = 0
-        while g + 1 < n_groups:  # two groups per sample visit
+        while g + 1 < n_groups:  # two groups per visit
             c0 = codes[g]
             c1 = codes[g + 1]
-            for j in range(n_latents):
-                for t in range(nb):
-                    b = bins[t * n_latents + j]
-                    counts[b + c0[t]] += 1
-                    counts[b + c1[t]] += 1
+            for j in range(n_lat):
+                base = np.uint64(latent_base[j])
+                for t in range(unb):
+                    cell = base + np.uint64(bins[t * n_lat + j]) * n_codes
+                    table[cell + c0[t]] += 1
+                    table[cell + c1[t]] += 1
             g += 2
         if g < n_groups:
             c0 = codes[g]
-            for j in range(n_latents):
-                for t in range(nb):
-                    counts[bins[t * n_latents + j] + c0[t]] += 1
+            for j in range(n_lat):
+                base = np.uint64(latent_base[j])
+                for t in range(unb):
+                    table[base + np.uint64(bins[t * n_lat + j]) * n_codes + c0[t]] += 1
 
 
-_joint_counts_block = njit(cache=True)(_joint_counts_impl)
+_count_samples = njit(cache=True)(_count_samples_impl)
+
+
+def _joint_counts_impl(latents, e0_p, scale_p, half_p, lim_p, edges, top, latent_base, sources, src_offset,
+                       factor_group, factor_mult, group_base, n_codes, bin_proto, start, stop, counts, small):
+    """Add samples [start, stop) into ``counts``; with ``small``, through 16-bit counters.
+
+    16-bit counters halve the table's cache footprint (the increments are the hot loop); they are
+    added into ``counts`` and cleared every ``SMALL_COUNT_LIMIT`` samples, before any can overflow
+    (a sample adds one to exactly one cell of each (latent, group) table).
+    """
+    if small:
+        scratch = np.zeros(counts.shape[0], dtype=np.uint16)
+        for s0 in range(start, stop, SMALL_COUNT_LIMIT):
+            _count_samples(latents, e0_p, scale_p, half_p, lim_p, edges, top, latent_base, sources, src_offset,
+                           factor_group, factor_mult, group_base, n_codes, bin_proto, s0, min(stop, s0 + SMALL_COUNT_LIMIT),
+                           scratch)
+            for c in range(counts.shape[0]):
+                counts[c] += scratch[c]
+                scratch[c] = 0
+    else:
+        _count_samples(latents, e0_p, scale_p, half_p, lim_p, edges, top, latent_base, sources, src_offset,
+                       factor_group, factor_mult, group_base, n_codes, bin_proto, start, stop, counts)
+
+
+_joint_counts_range = njit(cache=True)(_joint_counts_impl)
 
 
 @njit(cache=True)
-def joint_counts_serial(latents, e0, scale, tol, edges, top, latent_base, sources, src_offset, factor_group,
-                        factor_mult, group_base, counts):
+def joint_counts_serial(latents, e0_p, scale_p, half_p, lim_p, edges, top, latent_base, sources, src_offset,
+                        factor_group, factor_mult, group_base, n_codes, bin_proto, counts, small):
     """Fill ``counts`` (zeros, flat) with all samples on one thread."""
-    _joint_counts_block(latents, e0, scale, tol, edges, top, latent_base, sources, src_offset, factor_group,
-                        factor_mult, group_base, 0, latents.shape[0], counts)
+    _joint_counts_range(latents, e0_p, scale_p, half_p, lim_p, edges, top, latent_base, sources, src_offset,
+                        factor_group, factor_mult, group_base, n_codes, bin_proto, 0, latents.shape[0], counts, small)
 
 
 @njit(cache=True, parallel=True)
-def joint_counts_parallel(latents, e0, scale, tol, edges, top, latent_base, sources, src_offset, factor_group,
-                          factor_mult, group_base, counts, n_parts):
+def joint_counts_parallel(latents, e0_p, scale_p, half_p, lim_p, edges, top, latent_base, sources, src_offset,
+                          factor_group, factor_mult, group_base, n_codes, bin_proto, counts, small, n_parts):
     """Same result as the serial kernel; ``n_parts`` contiguous sample ranges, one private table each."""
     n = latents.shape[0]
     size = counts.shape[0]
     partial = np.zeros((n_parts, size), dtype=counts.dtype)
     for p in prange(n_parts):
-        _joint_counts_block(latents, e0, scale, tol, edges, top, latent_base, sources, src_offset, factor_group,
-                            factor_mult, group_base, (n * p) // n_parts, (n * (p + 1)) // n_parts, partial[p])
+        _joint_counts_range(latents, e0_p, scale_p, half_p, lim_p, edges, top, latent_base, sources, src_offset,
+                            factor_group, factor_mult, group_base, n_codes, bin_proto, (n * p) // n_parts,
+                            (n * (p + 1)) // n_parts, partial[p], small)
     for p in range(n_parts):
         for c in range(size):
             counts[c] += partial[p, c]
+
+
+@njit(cache=True)
+def group_margins(table, target, n_columns):
+    """Margins of a group table: ``out[r, target[p, c]] += table[r, c]`` for every factor p of the
+    group, where ``target[p, c]`` is the output column of code c's digit for factor p."""
+    rows, n_codes = table.shape
+    out = np.zeros((rows, n_columns), dtype=np.int64)
+    for r in range(rows):
+        for p in range(target.shape[0]):
+            for c in range(n_codes):
+                out[r, target[p, c]] += table[r, c]
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -38,7 +38,10 @@ def as_numpy(x: Any, name: str) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
     if all(hasattr(x, attr) for attr in ("detach", "cpu", "numpy")):
-        return x.detach().cpu().numpy()
+        x = x.detach().cpu()
+        if str(getattr(x, "dtype", "")) == "torch.bfloat16":  # numpy has no bfloat16; float32 holds it exactly
+            x = x.float()
+        return x.numpy()
     if x is None:
         raise TypeError(f"{name} must be an array of numbers; got None.")
     if isinstance(x, (str, bytes, dict)):
@@ -82,7 +85,8 @@ def check_latents(latents: Any, *, name: str = "latents", min_samples: int = 1, 
     """Validate a representation matrix of shape (n_samples, n_latents).
 
     Accepts any real numeric dtype (bool and integers included: discrete codes are latents too).
-    Returns the array without copying when it is already a numpy array of a numeric dtype.
+    Returns the array without copying when it is already a numpy array of a numeric dtype, except
+    that float16 becomes float32 (exactly; the compiled kernels have no half-precision type).
     ``check_finite=False`` skips the NaN/inf scan for callers that fold it into their own pass
     over the data (they must then raise the same message).
     """
@@ -90,6 +94,8 @@ def check_latents(latents: Any, *, name: str = "latents", min_samples: int = 1, 
     if arr.dtype == object or arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}.")
     _check_2d(arr, name, "n_latents", min_samples)
+    if arr.dtype == np.float16:
+        arr = arr.astype(np.float32)
     bad = first_nonfinite_row(arr) if check_finite else -1
     if bad >= 0:
         raise ValueError(f"{name} contains NaN or infinity (first at row {bad}).")

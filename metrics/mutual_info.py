@@ -49,6 +49,8 @@ GROUP_CAP = 1024
 _MAX_OFFSET_RANGE = 1 << 20
 # Refuse contingency tables larger than this many cells (about 200 MB of int32 counters).
 _MAX_TABLE_CELLS = 50_000_000
+# Tables up to this many cells are counted in 16-bit counters (1 MiB: one core's L2 cache here).
+_SMALL_TABLE_CELLS = 1 << 19
 
 
 def encode_sources(sources) -> tuple[np.ndarray, np.ndarray]:
@@ -287,12 +289,18 @@ def _groups(sizes: np.ndarray) -> tuple[list[list[int]], np.ndarray, np.ndarray]
 
 
 def _run_joint_kernel(source_pair, sizes, latents, edges, nbins, tol, parallel):
-    """Joint counts for every (factor, latent): list over k of int arrays (L, size_k, max_bins)."""
+    """Joint counts for every (factor, latent): list over k of arrays (L, size_k, max_bins) of whole numbers.
+
+    ``tol`` (per latent, in bin units) is the band around each bin boundary in which rounding of
+    the edges may make arithmetic binning disagree with them (negative: integer codes, exact); the
+    band of the kernel's own arithmetic is added here.
+    """
     src, offset = source_pair
     n, n_latents = latents.shape
     max_bins = int(nbins.max())
     members, stride, group_sizes = _groups(sizes)
-    cells = n_latents * int(group_sizes.sum()) * max_bins
+    total = int(group_sizes.sum())
+    cells = n_latents * total * max_bins
     if cells > _MAX_TABLE_CELLS:
         raise ValueError(
             f"the contingency tables would need {cells:,} cells (latents with up to {max_bins} categories or bins "
@@ -300,34 +308,50 @@ def _run_joint_kernel(source_pair, sizes, latents, edges, nbins, tol, parallel):
             f"bins=None every distinct latent value is a category: use bins=20 or estimator='knn' for continuous latents."
         )
     group_offset = np.concatenate([[0], np.cumsum(group_sizes)[:-1]]).astype(np.int64)
-    total = int(group_sizes.sum())
-    # flat cell of (latent j, group code c, bin b) = (j * total + c) * max_bins + b, with the
+    # flat cell of (latent j, bin b, group code c) = (j * max_bins + b) * total + c, with the
     # group code c = group_offset[g] + sum_k (s_k - offset_k) * stride_k
     factor_group = np.empty(sizes.size, dtype=np.int64)
     for g, ks in enumerate(members):
         factor_group[ks] = g
-    factor_mult = stride * max_bins
-    group_base = group_offset * max_bins
-    latent_base = np.arange(n_latents, dtype=np.int64) * total * max_bins
-    e0 = np.ascontiguousarray(edges[:, 0])
+    latent_base = np.arange(n_latents, dtype=np.int64) * max_bins * total
+    e0 = edges[:, 0]
     scale = nbins / (edges[np.arange(n_latents), nbins] - e0)
-    counts = np.zeros(n_latents * total * max_bins, dtype=np.int32 if n < 2**31 else np.int64)
-    args = (np.ascontiguousarray(latents), e0, scale, tol, edges, nbins - 1, latent_base, np.ascontiguousarray(src),
-            offset, factor_group, factor_mult, group_base, counts)
+    # Arithmetic in float32 for float32 latents (twice the vector width), else float64; its own
+    # rounding (a few ulps of a bin position <= nbins) widens the band.
+    arith = np.float32 if latents.dtype == np.float32 else np.float64
+    band = np.where(tol < 0, -1.0, tol + 4.0 * np.finfo(arith).eps * nbins)
+    lim = np.where(band < 0, 1.5, 0.5 - band)  # flag |frac - 1/2| > lim; 1.5: never
+    rows = _kernels._BIN_ROWS
+    e0_p, scale_p, lim_p = (np.tile(a, rows).astype(arith) for a in (e0, scale, lim))
+    half_p = np.full(n_latents * rows, 0.5, dtype=arith)
+    bin_proto = np.empty(_kernels.BLOCK * n_latents, dtype=np.uint16 if max_bins <= 65535 else np.uint32)
+    counts = np.zeros(cells, dtype=np.int32 if n < 2**31 else np.int64)
     threads = _threads_for(n, parallel)
+    # 16-bit counters (flushed every SMALL_COUNT_LIMIT samples) pay off when the table then fits
+    # in a core's L2 cache and each thread sees enough samples to amortise the flushes.
+    small = cells <= _SMALL_TABLE_CELLS and n // threads >= _kernels.SMALL_COUNT_LIMIT
+    args = (np.ascontiguousarray(latents), e0_p, scale_p, half_p, lim_p, edges, nbins - 1, latent_base,
+            np.ascontiguousarray(src), offset, factor_group, stride, group_offset, total, bin_proto, counts, small)
     if threads > 1:
         _kernels.joint_counts_parallel(*args, threads)
     else:
         _kernels.joint_counts_serial(*args)
-    counts = counts.reshape(n_latents, total, max_bins)
+    counts = counts.reshape(n_latents * max_bins, total)
     joint = [None] * sizes.size
     for m, ks in enumerate(members):
-        block = counts[:, group_offset[m]:group_offset[m] + group_sizes[m], :]
-        # code = sum_k c_k * stride_k with strides increasing along ks: reversed C order
-        shaped = block.reshape((n_latents,) + tuple(int(sizes[k]) for k in reversed(ks)) + (max_bins,))
-        for pos, k in enumerate(reversed(ks)):
-            other = tuple(1 + q for q in range(len(ks)) if q != pos)
-            joint[k] = shaped.sum(axis=other) if other else shaped
+        block = counts[:, group_offset[m]:group_offset[m] + group_sizes[m]]
+        if len(ks) == 1:
+            margins = [block]
+        else:
+            # every factor's margin in one pass over the group's table: code c adds to the column of
+            # its digit for each factor of the group
+            code = np.arange(group_sizes[m])
+            columns = np.concatenate([[0], np.cumsum(sizes[ks])])
+            target = np.stack([columns[pos] + (code // stride[k]) % sizes[k] for pos, k in enumerate(ks)])
+            summed = _kernels.group_margins(np.ascontiguousarray(block), target, int(columns[-1]))
+            margins = [summed[:, columns[pos]:columns[pos + 1]] for pos in range(len(ks))]
+        for k, margin in zip(ks, margins):
+            joint[k] = margin.reshape(n_latents, max_bins, int(sizes[k])).transpose(0, 2, 1)
     return joint
 
 

@@ -90,6 +90,21 @@ def test_torch_and_numpy_inputs_agree(name):
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_half_precision_latents_score_as_their_float32_values(name):
+    # numpy float16 and torch bfloat16 (as mixed-precision encoders emit) are widened exactly to
+    # float32; the compiled kernels have no half-precision type.
+    torch = pytest.importorskip("torch")
+    fn, get = REGISTRY[name]
+    s, z = data(seed=5)
+    z16 = z.astype(np.float16)
+    assert get(fn(s, z16)) == get(fn(s, z16.astype(np.float32)))
+    zb = torch.from_numpy(z.astype(np.float32)).to(torch.bfloat16)
+    if name == "infomec_discrete":  # its registry wrapper rounds with numpy first; round in torch instead
+        fn = lambda s, z: metrics.infomec(s, z.round() if isinstance(z, torch.Tensor) else np.round(z), discrete_latents=True)  # noqa: E731
+    assert get(fn(s, zb)) == get(fn(s, zb.float().numpy()))
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
 @pytest.mark.parametrize(
     "make, error, message",
     [

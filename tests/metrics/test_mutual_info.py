@@ -318,3 +318,37 @@ def test_knn_estimator_is_identical_serial_and_parallel():
     a = metrics.mutual_info_matrix(s, z, estimator="knn", parallel=False)
     b = metrics.mutual_info_matrix(s, z, estimator="knn", parallel=True)
     assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_sixteen_bit_counters_flush_before_overflow(monkeypatch, parallel):
+    # More samples per thread than a 16-bit counter holds: the kernel must add its 16-bit scratch
+    # table into the int32 counts and clear it every SMALL_COUNT_LIMIT samples. The factor is
+    # constant and the latent takes one value in 90% of the samples, so single cells receive far
+    # more than 65535 counts.
+    n = 3 * _kernels.SMALL_COUNT_LIMIT + 123
+    rng = np.random.default_rng(11)
+    z = np.where(rng.random((n, 2)) < 0.9, 0.0, rng.normal(size=(n, 2))).astype(np.float32)
+    s = np.stack([np.zeros(n, dtype=np.int64), rng.integers(0, 3, n)], axis=1)
+    expected = dlib_mi(s, z)
+    ent = np.array([0.0, mutual_info_score(s[:, 1], s[:, 1])])
+    for small_cells in (0, 1 << 19):  # 0: int32 counters only
+        monkeypatch.setattr(mi_module, "_SMALL_TABLE_CELLS", small_cells)
+        mi, h = metrics.mutual_info_matrix(s, z, parallel=parallel, return_entropy=True)
+        np.testing.assert_allclose(mi, expected, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(h, ent, rtol=1e-12, atol=1e-14)
+
+
+def test_float32_arithmetic_binning_matches_exact_edges_near_boundaries():
+    # Values placed on and one ulp either side of every float32 bin edge: the float32 arithmetic
+    # guess is flagged there and re-binned against the exact edges.
+    rng = np.random.default_rng(12)
+    lo, hi = np.float32(-3.7), np.float32(5.3)
+    edges = np.histogram_bin_edges(np.array([lo, hi], dtype=np.float32), 20)
+    on = np.concatenate([edges, np.nextafter(edges, np.float32(-np.inf)), np.nextafter(edges, np.float32(np.inf))])
+    on = np.clip(on, lo, hi).astype(np.float32)
+    col = np.concatenate([on, rng.uniform(lo, hi, 5000).astype(np.float32)])
+    z = np.stack([col, col[::-1]], axis=1)
+    s = rng.integers(0, 4, size=(col.size, 2))
+    s[:, 1] = np.digitize(z[:, 0], np.histogram(z[:, 0], 20)[1][:-1]) % 4
+    np.testing.assert_allclose(metrics.mutual_info_matrix(s, z), dlib_mi(s, z), rtol=1e-12, atol=1e-14)
