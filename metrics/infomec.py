@@ -195,7 +195,8 @@ def infomec(
 
 
 def _active_latents(z: np.ndarray, discrete: bool, settings: dict) -> np.ndarray:
-    ranges = (z.max(axis=0) - z.min(axis=0)).astype(np.float64)
+    # in float64: a bool latent has no subtraction, and int8 -128..127 would wrap to a range of -1
+    ranges = z.max(axis=0).astype(np.float64) - z.min(axis=0).astype(np.float64)
     if discrete and settings["discrete_activity"] == "range":
         return ranges > 0
     return ranges > ranges.max() * settings["activity_threshold"]

@@ -192,3 +192,20 @@ def test_bad_parameters(kwargs, error, message):
     s, z = mixed_representation(n=100, seed=9)
     with pytest.raises(error, match=message):
         metrics.infomec(s, z, **kwargs)
+
+
+def test_narrow_integer_and_bool_latents_score_as_their_values():
+    # Latent ranges are taken in float64: int8 codes spanning -128..127 once wrapped to a range of
+    # -1 (every latent inactive), and bool latents could not be subtracted at all.
+    rng = np.random.default_rng(21)
+    s = rng.integers(0, 4, size=(800, 2))
+    wide = np.column_stack([s[:, 0] * 85 - 128, s[:, 1] * 60 - 100 + rng.integers(0, 2, 800)])
+    for discrete in (True, False):
+        a = metrics.infomec(s, wide.astype(np.int8), discrete_latents=discrete)
+        b = metrics.infomec(s, wide.astype(np.int64), discrete_latents=discrete)
+        assert a.active.all() and (a.infom, a.infoe, a.infoc) == (b.infom, b.infoe, b.infoc)
+    flags = np.column_stack([s[:, 0] > 1, s[:, 1] == 0])
+    for discrete in (True, False):
+        a = metrics.infomec(s, flags, discrete_latents=discrete)
+        b = metrics.infomec(s, flags.astype(np.uint8), discrete_latents=discrete)
+        assert a.active.all() and (a.infom, a.infoe, a.infoc) == (b.infom, b.infoe, b.infoc)
