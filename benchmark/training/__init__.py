@@ -1,11 +1,11 @@
 """Training of the suite's models: one readable loop, checkpoints with exact resume, inference helpers.
 
-``train(cfg, dataset, run_dir=...)`` trains; ``encode`` / ``reconstruct`` / ``traverse`` turn a trained model and
+``train(cfg, dataset, run_dir=...)`` trains; ``encode`` / ``decode`` / ``reconstruct`` / ``traverse`` turn a trained model and
 images into numpy arrays for the metrics and the plots. See ``docs/models.md``.
 """
 
 from benchmark.training.config import TrainConfig
-from benchmark.training.inference import encode, reconstruct, traverse
+from benchmark.training.inference import decode, encode, reconstruct, traverse
 from benchmark.training.loop import (
     CHECKPOINT_NAME,
     CheckpointMismatchError,
@@ -17,6 +17,6 @@ from benchmark.training.loop import (
 )
 
 __all__ = [
-    "CHECKPOINT_NAME", "CheckpointMismatchError", "TrainConfig", "TrainResult", "encode", "reconstruct",
+    "CHECKPOINT_NAME", "CheckpointMismatchError", "TrainConfig", "TrainResult", "decode", "encode", "reconstruct",
     "resolve_device", "resolve_precision", "train", "train_step", "traverse",
 ]

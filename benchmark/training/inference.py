@@ -7,7 +7,7 @@ import torch
 
 from benchmark.models.base import DisentanglementModel
 
-__all__ = ["encode", "reconstruct", "traverse", "model_device"]
+__all__ = ["encode", "decode", "reconstruct", "traverse", "model_device"]
 
 
 def model_device(model: torch.nn.Module) -> torch.device:
@@ -54,6 +54,17 @@ def encode(model: DisentanglementModel, images, batch_size: int = 256) -> np.nda
     """
     images = _as_images(images)
     return _batched(model, images, batch_size, model.encode).astype(np.float32, copy=False)
+
+
+def decode(model: DisentanglementModel, latents, batch_size: int = 256) -> np.ndarray:
+    """Images decoded from representations (N, L) as float32 (N, C, H, W) in [0, 1].
+
+    ``decode(model, encode(model, x))`` equals ``reconstruct(model, x)`` without a second encoder pass.
+    """
+    latents = latents.detach().cpu().numpy() if hasattr(latents, "detach") else np.asarray(latents)
+    if latents.ndim != 2 or not np.issubdtype(latents.dtype, np.floating):
+        raise ValueError(f"latents must be a float array of shape (n_samples, n_latents); got {latents.dtype} {latents.shape}.")
+    return _batched(model, latents, batch_size, model.decode).astype(np.float32, copy=False)
 
 
 def reconstruct(model: DisentanglementModel, images, batch_size: int = 256) -> np.ndarray:

@@ -7,7 +7,7 @@ from models_toy_data import BarDataset, single_torch_thread  # noqa: F401 (autou
 from PIL import Image
 
 from benchmark.models import model_from_config, reference_config
-from benchmark.training import encode, reconstruct, traverse
+from benchmark.training import decode, encode, reconstruct, traverse
 from benchmark.visualize import (
     image_mosaic,
     save_nmi_heatmap,
@@ -65,6 +65,18 @@ def test_encode_and_reconstruct_errors():
 def test_reconstruct_shape_and_range():
     out = reconstruct(_model("ae"), _images(5))
     assert out.shape == (5, 1, 32, 32) and out.dtype == np.float32 and out.min() >= 0 and out.max() <= 1
+
+
+@pytest.mark.parametrize("name", ["ae", "beta_vae", "qlae", "ql_infowgan_gp"])
+def test_decode_of_encode_equals_reconstruct(name):
+    # the evaluation decodes the latents it has already encoded instead of encoding twice
+    model = _model(name)
+    images = _images(12)
+    # (equal up to float32 rounding: a VAE's mean is a strided view inside reconstruct, a copy here)
+    np.testing.assert_allclose(decode(model, encode(model, images, batch_size=5), batch_size=5),
+                               reconstruct(model, images, batch_size=5), rtol=1e-6, atol=1e-7)
+    with pytest.raises(ValueError, match=r"latents must be a float array of shape \(n_samples, n_latents\); got int64 \(3,\)"):
+        decode(model, np.zeros(3, np.int64))
 
 
 def test_traverse_quantized_sweeps_codebook_and_changes_one_dimension():

@@ -96,3 +96,16 @@ def test_bad_input_raises(recon, images, kwargs, exc, match):
 
 def test_docstring_examples():
     assert doctest.testmod(importlib.import_module("metrics.reconstruction"), raise_on_error=False).failed == 0
+
+
+def test_many_images_are_scored_one_by_one_across_chunks():
+    # More images than one vectorised chunk, with an exact reconstruction in a later chunk.
+    rng = np.random.default_rng(9)
+    images = rng.random((700, 3, 8, 8))
+    recon = np.clip(images + rng.normal(0, rng.uniform(0.01, 0.2, (700, 1, 1, 1)), images.shape), 0, 1)
+    recon[613] = images[613]
+    expected = [min(100.0, -10 * np.log10(np.mean((r - x) ** 2))) if not np.array_equal(r, x) else 100.0
+                for r, x in zip(recon, images)]
+    r = metrics.psnr(recon, images)
+    np.testing.assert_allclose(r.per_image, expected, rtol=1e-12)
+    assert r.per_image[613] == 100.0 and r.score == pytest.approx(np.mean(expected), rel=1e-12)
