@@ -28,6 +28,22 @@ class UsageError(Exception):
     """A user error that the CLI reports as one line (no traceback), exit status 2."""
 
 
+def writable_folder(path, option: str):
+    """Create folder ``path`` (with its parents) and check that it is writable, or raise UsageError naming ``option``."""
+    import os
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the folder '{path}' ({option}): {exc.strerror or exc}. "
+                         f"Pass {option} a folder you can write to.") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UsageError(f"the folder '{path}' ({option}) is not writable. Pass {option} a folder you can write to.")
+    return path
+
+
 def check_import_names() -> None:
     """Check that ``datasets``, ``metrics`` and ``leaderboard`` resolve to this project.
 

@@ -117,6 +117,9 @@ def _guard(fn):
             return fn(args)
         except (lb.StoreError, lb.RecordError, SubmissionError, ValueError) as exc:
             raise _usage_error(exc) from None
+        except OSError as exc:  # e.g. an output folder that cannot be created
+            where = f" '{exc.filename}'" if exc.filename else ""
+            raise _usage_error(f"cannot write{where}: {exc.strerror or exc}. Pass a path you can write to.") from None
     wrapper.__name__ = fn.__name__
     return wrapper
 
@@ -164,12 +167,15 @@ def run_compare(args: argparse.Namespace) -> int:
 
 @_guard
 def run_release(args: argparse.Namespace) -> int:
+    if args.manifest:  # checked before the release is frozen, so that a bad path loses nothing
+        from benchmark.cli import writable_folder
+
+        writable_folder(Path(args.manifest).parent, "--manifest")
     with _open(args) as store:
         info = store.release(args.name, suite=args.suite, protocol_version=args.protocol, profile=args.profile)
         if args.manifest:
             import json
 
-            Path(args.manifest).parent.mkdir(parents=True, exist_ok=True)
             Path(args.manifest).write_text(json.dumps(store.release_manifest(args.name), indent=1,
                                                       ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"release {info['name']!r}: {info['n_records']} records frozen at {info['created_at']} "

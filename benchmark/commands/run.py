@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from benchmark.cli import UsageError
+from benchmark.cli import UsageError, writable_folder
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,8 +40,9 @@ def run(args: argparse.Namespace) -> int:
     profile = args.profile or module.DEFAULT_PROFILE
     if args.jobs != "auto" and not (str(args.jobs).isdigit() and int(args.jobs) >= 1):
         raise UsageError(f"--jobs must be 'auto' or an integer >= 1; got {args.jobs!r}.")
-    out = Path(args.out)
+    out = writable_folder(args.out, "--out")
     db = Path(args.db) if args.db else out / "leaderboard.sqlite"
+    writable_folder(db.parent, "--db")
     try:
         jobs = plan_jobs(args.suite, profile, datasets_=tuple(args.datasets or ()), models=tuple(args.models or ()),
                          seeds=args.seeds)

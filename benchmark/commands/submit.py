@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.cli import UsageError
+from benchmark.cli import UsageError, writable_folder
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--seed must be an integer >= 0; got {args.seed}.")
     if not args.name.strip():
         raise UsageError("--name must not be empty.")
+    writable_folder(Path(args.db).parent, "--db")  # before the encoding work, not after it
     p = module.PROFILES[profile]
     try:
         ds = datasets.load(args.dataset)
@@ -86,7 +87,6 @@ def run(args: argparse.Namespace) -> int:
         metric=o.metric, metric_version=o.version, metric_params=o.params, eval_seed=EVAL_SEED, value=o.value,
         components=o.components, status=o.status, error=o.error, environment=environment(),
         timing={"metric_seconds": o.seconds}, provenance=provenance) for o in outcomes]
-    Path(args.db).parent.mkdir(parents=True, exist_ok=True)
     with leaderboard.Store(args.db) as store:
         try:
             result = submission.ingest_submission(store, records, sample_hash=sample.sample_hash,

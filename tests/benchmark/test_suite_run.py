@@ -146,6 +146,18 @@ def test_jobs_option_is_validated(tmp_path):
     assert "Traceback" not in r.stderr
 
 
+def test_unwritable_output_folders_are_one_line_errors(tmp_path):
+    # a file where a folder must go: mkdir fails for root too
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = _cli("run", "--profile", "smoke", "--out", str(blocker / "results"), cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert f"cannot create the folder '{blocker / 'results'}' (--out)" in r.stderr and "Pass --out a folder" in r.stderr
+    r = _cli("run", "--profile", "smoke", "--out", str(tmp_path / "ok"), "--db", str(blocker / "db.sqlite"), cwd=tmp_path)
+    assert r.returncode == 2 and f"cannot create the folder '{blocker}' (--db)" in r.stderr
+    assert not (tmp_path / "ok" / "runs").exists()  # nothing was trained
+
+
 def test_auto_workers_is_one_per_core_on_the_cpu_and_never_more_than_the_jobs():
     import os
 

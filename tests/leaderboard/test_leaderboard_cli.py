@@ -101,3 +101,15 @@ def test_module_entry_point(db):
                           "--view", "aggregate", "--format", "markdown"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "| metric | rank | model | IQM | 95% CI | rank interval |" in out.stdout
+
+
+def test_unwritable_output_paths_are_one_line_errors(capsys, db, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")  # a file where a folder must go
+    code, _, err = run(capsys, "leaderboard", "plots", "--db", db, "--out", str(blocker / "plots"))
+    assert code == 2 and err.startswith(f"error: cannot write '{blocker / 'plots'}'") and "Pass a path" in err
+    code, _, err = run(capsys, "leaderboard", "release", "v1", "--db", db, "--manifest", str(blocker / "m.json"))
+    assert code == 2 and f"cannot create the folder '{blocker}' (--manifest)" in err
+    with Store(db) as s:  # checked before freezing: the release can be made once the path is fixed
+        assert s.releases() == []
+    assert run(capsys, "leaderboard", "release", "v1", "--db", db, "--manifest", str(tmp_path / "m.json"))[0] == 0
