@@ -40,14 +40,14 @@ def run(args: argparse.Namespace) -> int:
     profile = args.profile or module.DEFAULT_PROFILE
     if args.jobs != "auto" and not (str(args.jobs).isdigit() and int(args.jobs) >= 1):
         raise UsageError(f"--jobs must be 'auto' or an integer >= 1; got {args.jobs!r}.")
-    out = writable_folder(args.out, "--out")
-    db = Path(args.db) if args.db else out / "leaderboard.sqlite"
-    writable_folder(db.parent, "--db")
     try:
         jobs = plan_jobs(args.suite, profile, datasets_=tuple(args.datasets or ()), models=tuple(args.models or ()),
                          seeds=args.seeds)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    out = writable_folder(args.out, "--out")  # only once the arguments are valid: a typo creates no folder
+    db = Path(args.db) if args.db else out / "leaderboard.sqlite"
+    writable_folder(db.parent, "--db")
     p = module.PROFILES[profile]
     print(f"{args.suite} / {profile}: {p.description}")
     print(f"{len(jobs)} jobs ({len({j.dataset for j in jobs})} datasets x {len({j.model for j in jobs})} models x "

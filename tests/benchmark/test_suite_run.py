@@ -156,6 +156,8 @@ def test_unwritable_output_folders_are_one_line_errors(tmp_path):
     r = _cli("run", "--profile", "smoke", "--out", str(tmp_path / "ok"), "--db", str(blocker / "db.sqlite"), cwd=tmp_path)
     assert r.returncode == 2 and f"cannot create the folder '{blocker}' (--db)" in r.stderr
     assert not (tmp_path / "ok" / "runs").exists()  # nothing was trained
+    r = _cli("run", "--profile", "fast", "--out", str(tmp_path / "typo"), cwd=tmp_path)
+    assert r.returncode == 2 and not (tmp_path / "typo").exists()  # bad arguments create no folder
 
 
 def test_auto_workers_is_one_per_core_on_the_cpu_and_never_more_than_the_jobs():
