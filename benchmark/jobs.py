@@ -99,6 +99,14 @@ class JobOutcome:
     run_dir: str | None = None
 
 
+def is_stored(job: Job, db: Path) -> bool:
+    """Whether the store at ``db`` holds every record of ``job`` (then the job has nothing to do)."""
+    if not Path(db).exists():
+        return False
+    with leaderboard.Store(db) as store:
+        return all(store.has(rid) for rid in job.record_ids())
+
+
 def run_job(job: Job, *, out: Path, db: Path, device: str = "auto", progress: bool = True,
             on_progress=None) -> JobOutcome:
     """Train, evaluate and store one job; returns its outcome (never raises for a failing job).
@@ -109,9 +117,8 @@ def run_job(job: Job, *, out: Path, db: Path, device: str = "auto", progress: bo
 
     start = time.perf_counter()
     run_dir = job.run_dir(out)
-    with leaderboard.Store(db) as store:
-        if all(store.has(rid) for rid in job.record_ids()):
-            return JobOutcome(job, "skipped", 0.0, run_dir=str(run_dir))
+    if is_stored(job, db):
+        return JobOutcome(job, "skipped", 0.0, run_dir=str(run_dir))
     timing: dict = {}
     try:
         dataset = datasets.load(job.dataset)

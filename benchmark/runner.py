@@ -17,8 +17,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 import datasets
-import leaderboard
-from benchmark.jobs import Job, JobOutcome, hyperparameter_dataset, run_job
+from benchmark.jobs import Job, JobOutcome, hyperparameter_dataset, is_stored, run_job
 from benchmark.suites import get_suite
 
 
@@ -156,14 +155,6 @@ def auto_workers(n_jobs: int, device: str = "auto") -> int:
     return max(1, min(n_jobs, os.cpu_count() or 1))
 
 
-def _stored(job: Job, db: Path) -> bool:
-    db = Path(db)
-    if not db.exists():
-        return False
-    with leaderboard.Store(db) as store:
-        return all(store.has(rid) for rid in job.record_ids())
-
-
 def run_jobs(jobs: list[Job], *, out: Path, db: Path, device: str = "auto", n_workers: int = 1,
              progress: bool = True) -> list[JobOutcome]:
     """Run every job (skipping stored ones); returns the outcomes in the order the jobs finished."""
@@ -182,7 +173,7 @@ def run_jobs(jobs: list[Job], *, out: Path, db: Path, device: str = "auto", n_wo
 
             todo = []
             for job in jobs:  # stored jobs are skipped here, without starting a worker for them
-                if _stored(job, db):
+                if is_stored(job, db):
                     outcomes.append(JobOutcome(job, "skipped", 0.0, run_dir=str(job.run_dir(out))))
                     bar.update()
                 else:

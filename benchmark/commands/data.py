@@ -10,8 +10,9 @@ factor traversals. Errors print one line and exit with 2.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from benchmark.cli import UsageError
+from benchmark.cli import UsageError, writable_folder
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -97,6 +98,7 @@ def run_grid(args: argparse.Namespace) -> int:
 
     if not args.out.endswith(".png"):
         raise UsageError(f"--out must name a .png file; got {args.out!r}.")
+    writable_folder(Path(args.out).parent, "--out")
     try:
         ds = datasets.load(args.name, root=args.root)
         if not isinstance(ds, datasets.FactorDataset):

@@ -12,7 +12,7 @@ import argparse
 import os
 from pathlib import Path
 
-from benchmark.cli import UsageError
+from benchmark.cli import UsageError, writable_folder
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,8 +35,6 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix != ".npz":
         raise UsageError(f"--out must name a .npz file; got {str(out)!r}.")
-    if not out.parent.is_dir():
-        raise UsageError(f"--out: folder {out.parent} does not exist.")
     if args.n is not None and args.profile is not None:
         raise UsageError("give either --n or --profile, not both.")
     from benchmark.suites import disentanglement
@@ -44,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if args.profile is not None:
         if args.profile not in disentanglement.PROFILES:
             raise UsageError(f"--profile must be one of {', '.join(disentanglement.PROFILES)}; got {args.profile!r}.")
+    writable_folder(out.parent, "--out")  # before the rendering work
     try:
         ds = datasets.load(args.name, root=args.root)
         if args.profile is not None:

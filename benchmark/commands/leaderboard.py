@@ -9,6 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from benchmark.cli import writable_folder
+
 
 def _common() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
@@ -117,9 +119,10 @@ def _guard(fn):
             return fn(args)
         except (lb.StoreError, lb.RecordError, SubmissionError, ValueError) as exc:
             raise _usage_error(exc) from None
-        except OSError as exc:  # e.g. an output folder that cannot be created
+        except OSError as exc:  # output folders are checked up front; this is for what remains (disk full, ...)
             where = f" '{exc.filename}'" if exc.filename else ""
-            raise _usage_error(f"cannot write{where}: {exc.strerror or exc}. Pass a path you can write to.") from None
+            raise _usage_error(f"file system error on{where}: {exc.strerror or exc}. Expected a path that can be "
+                               f"read and written, on a disk with free space.") from None
     wrapper.__name__ = fn.__name__
     return wrapper
 
@@ -168,8 +171,6 @@ def run_compare(args: argparse.Namespace) -> int:
 @_guard
 def run_release(args: argparse.Namespace) -> int:
     if args.manifest:  # checked before the release is frozen, so that a bad path loses nothing
-        from benchmark.cli import writable_folder
-
         writable_folder(Path(args.manifest).parent, "--manifest")
     with _open(args) as store:
         info = store.release(args.name, suite=args.suite, protocol_version=args.protocol, profile=args.profile)
@@ -204,6 +205,7 @@ def run_import(args: argparse.Namespace) -> int:
 def run_html(args: argparse.Namespace) -> int:
     from leaderboard.html import write_html
 
+    writable_folder(Path(args.out).parent, "--out")
     with _open(args) as store:
         recs = store.records(release=args.release, **_filter_kwargs(args))
         rel = next((r for r in store.releases() if r["name"] == args.release), None) if args.release else None
@@ -216,6 +218,7 @@ def run_html(args: argparse.Namespace) -> int:
 def run_plots(args: argparse.Namespace) -> int:
     from leaderboard.plots import write_plots
 
+    writable_folder(args.out, "--out")
     with _open(args) as store:
         recs = store.protocol_records(release=args.release, **_filter_kwargs(args))  # refuses mixed protocols
     paths = write_plots(recs, args.out, seed=args.seed, reps=min(args.reps, 2000))

@@ -130,3 +130,19 @@ def test_grid_command_writes_png(tmp_path, capsys):
     assert np.asarray(Image.open(trav)).shape[0] == 2 * (6 * 66 + 2)  # one row per factor
     assert main(["data", "grid", "shapes3d-procedural", "--out", str(tmp_path / "x.jpg")]) == 2
     assert "--out must name a .png file" in capsys.readouterr().err
+
+
+def test_output_files_go_to_a_folder_that_is_created_or_refused_up_front(tmp_path, capsys):
+    # a missing folder is created (as `run --out` does); a file standing where the folder must go is refused
+    # in one line before any image is rendered
+    assert main(["eval-sample", "dsprites-procedural", "--out", str(tmp_path / "new" / "s.npz"), "--n", "5"]) == 0
+    assert (tmp_path / "new" / "s.npz").is_file()
+    assert main(["data", "grid", "dsprites-procedural", "--out", str(tmp_path / "new2" / "g.png")]) == 0
+    assert (tmp_path / "new2" / "g.png").is_file()
+    capsys.readouterr()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["eval-sample", "dsprites-procedural", "--out", str(blocker / "s.npz")]) == 2
+    assert f"cannot create the folder '{blocker}' (--out)" in capsys.readouterr().err
+    assert main(["data", "grid", "dsprites-procedural", "--out", str(blocker / "g.png")]) == 2
+    assert f"cannot create the folder '{blocker}' (--out)" in capsys.readouterr().err

@@ -107,7 +107,10 @@ def test_unwritable_output_paths_are_one_line_errors(capsys, db, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")  # a file where a folder must go
     code, _, err = run(capsys, "leaderboard", "plots", "--db", db, "--out", str(blocker / "plots"))
-    assert code == 2 and err.startswith(f"error: cannot write '{blocker / 'plots'}'") and "Pass a path" in err
+    assert code == 2 and err.startswith(f"error: cannot create the folder '{blocker / 'plots'}' (--out)")
+    assert "Pass --out a folder you can write to" in err
+    code, _, err = run(capsys, "leaderboard", "html", "--db", db, "--out", str(blocker / "sub" / "page.html"))
+    assert code == 2 and f"cannot create the folder '{blocker / 'sub'}' (--out)" in err
     code, _, err = run(capsys, "leaderboard", "release", "v1", "--db", db, "--manifest", str(blocker / "m.json"))
     assert code == 2 and f"cannot create the folder '{blocker}' (--manifest)" in err
     with Store(db) as s:  # checked before freezing: the release can be made once the path is fixed
