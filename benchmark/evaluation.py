@@ -148,6 +148,7 @@ def _compute_family(family: str, s: np.ndarray, z: np.ndarray, *, discrete: bool
     if family == "infomec":
         r = metrics.infomec(s, z, discrete_latents=discrete, random_state=seed)
         comp = {"nmi": r.nmi.tolist(), "active": r.active.tolist(), "infoe_per_factor": r.infoe_per_factor.tolist(),
+                "infoc_per_factor": r.infoc_per_factor.tolist(), "infom_per_latent": r.infom_per_latent.tolist(),
                 "discrete_latents": bool(discrete)}
         return {"infom": (r.infom, comp), "infoe": (r.infoe, comp), "infoc": (r.infoc, comp)}
     if family == "mig":

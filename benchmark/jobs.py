@@ -175,6 +175,8 @@ def _save_plots(visualize, model, dataset, images, latents, sample, outcomes, ru
                                        title=f"{dataset.name}: top originals, bottom reconstructions")
     visualize.save_traversal_grid(model, images[0], images[:500], plots / "traversals.png",
                                   title=f"{dataset.name}: latent traversals")
-    nmi = next((o.components.get("nmi") for o in outcomes if o.metric == "infom" and o.status == "ok"), None)
-    if nmi is not None:
-        visualize.save_nmi_heatmap(np.asarray(nmi), dataset.factor_names, plots / "nmi.png")
+    infomec = next((o.components for o in outcomes if o.metric == "infom" and o.status == "ok"), None)
+    if infomec is not None:
+        visualize.save_nmi_heatmap(np.asarray(infomec["nmi"]), dataset.factor_names, plots / "nmi.png",
+                                   infoc_per_factor=infomec["infoc_per_factor"],
+                                   infom_per_latent=infomec["infom_per_latent"], active=infomec["active"])

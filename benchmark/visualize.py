@@ -88,9 +88,37 @@ def save_reconstruction_grid(model, images: np.ndarray, path: str | Path, *, n: 
     return save_image_grid(grid, path, row_labels=["input", "reconstruction"], title=title or "reconstructions")
 
 
+def _per_axis(values, n: int, name: str, axis: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.shape != (n,):
+        raise ValueError(f"{name} must have one value per {axis} of nmi ({n}); got shape {arr.shape}.")
+    return arr
+
+
+def _nmi_axis_labels(factor_names, latent_names, infoc_per_factor, infom_per_latent, active) -> tuple[list, list]:
+    """Row and column labels of the NMI heatmap, with each factor's C and each latent's M term when given."""
+    factor_labels, latent_labels = list(factor_names), list(latent_names)
+    if infoc_per_factor is not None:
+        c = _per_axis(infoc_per_factor, len(factor_labels), "infoc_per_factor", "row")
+        factor_labels = [f"{name}  C {v:.2f}" for name, v in zip(factor_labels, c)]
+    if infom_per_latent is not None:
+        n = len(latent_labels)
+        m = _per_axis(infom_per_latent, n, "infom_per_latent", "column")
+        on = np.ones(n, bool) if active is None else _per_axis(active, n, "active", "column").astype(bool)
+        latent_labels = [f"{name}  M {v:.2f}" if a else f"{name}  inactive" for name, v, a in zip(latent_labels, m, on)]
+    return factor_labels, latent_labels
+
+
 def save_nmi_heatmap(nmi: np.ndarray, factor_names: Sequence[str], path: str | Path, *,
-                     latent_names: Sequence[str] | None = None, title: str | None = None) -> Path:
-    """Heatmap of the normalised mutual information matrix (K factors x L latents), values annotated."""
+                     latent_names: Sequence[str] | None = None, title: str | None = None,
+                     infoc_per_factor: Sequence[float] | None = None, infom_per_latent: Sequence[float] | None = None,
+                     active: Sequence[bool] | None = None) -> Path:
+    """Heatmap of the normalised mutual information matrix (K factors x L latents), values annotated.
+
+    With the InfoMEC terms given (``metrics.infomec(...).infoc_per_factor``, ``.infom_per_latent``,
+    ``.active``), each factor's label carries its compactness term (C) and each latent's its
+    modularity term (M), or "inactive": the plot then shows which rows and columns make the scores.
+    """
     nmi = np.asarray(nmi, dtype=np.float64)
     if nmi.ndim != 2:
         raise ValueError(f"nmi must be 2D with shape (n_factors, n_latents); got shape {nmi.shape}.")
@@ -102,15 +130,16 @@ def save_nmi_heatmap(nmi: np.ndarray, factor_names: Sequence[str], path: str | P
         raise ValueError(f"latent_names must have one name per column of nmi ({n_latents}); got {len(latent_names)}.")
     if not np.all(np.isfinite(nmi)):
         raise ValueError("nmi contains NaN or infinity.")
+    factor_labels, latent_names = _nmi_axis_labels(factor_names, latent_names, infoc_per_factor, infom_per_latent, active)
     fig, ax = plt.subplots(figsize=(max(4.0, 0.45 * n_latents + 2.5), max(2.5, 0.45 * n_factors + 1.2)), dpi=100)
     im = ax.imshow(nmi, cmap="viridis", vmin=0.0, vmax=max(1.0, float(nmi.max())), aspect="auto")
     ax.set_xticks(range(n_latents), latent_names, fontsize=7, rotation=90)
-    ax.set_yticks(range(n_factors), list(factor_names), fontsize=7)
+    ax.set_yticks(range(n_factors), factor_labels, fontsize=7)
     for i in range(n_factors):
         for j in range(n_latents):
             ax.text(j, i, f"{nmi[i, j]:.2f}", ha="center", va="center", fontsize=6,
                     color="black" if nmi[i, j] > 0.5 else "white")
-    ax.set_xlabel("latent")
-    ax.set_ylabel("factor")
+    ax.set_xlabel("latent" + ("  (M: modularity term of InfoM)" if infom_per_latent is not None else ""))
+    ax.set_ylabel("factor" + ("  (C: compactness term of InfoC)" if infoc_per_factor is not None else ""))
     fig.colorbar(im, ax=ax, label="NMI")
     return _save(fig, ax, path, title)

@@ -90,6 +90,8 @@ class InfoMECResult(MetricResult):
     nmi: np.ndarray  # (K, L) normalised mutual information I(s_i; z_j) / H(s_i)
     active: np.ndarray  # (L,) bool, latents counted as active
     infoe_per_factor: np.ndarray  # (K,) normalised cross-entropy gain per factor
+    infom_per_latent: np.ndarray  # (L,) rescaled modularity of each latent; 0 where not counted (see infomec)
+    infoc_per_factor: np.ndarray  # (K,) rescaled compactness of each factor; 0 for constant factors
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,13 @@ def infomec(
     -------
     InfoMECResult
         ``infom``, ``infoe``, ``infoc`` in [0, 1] (up to estimator noise), ``nmi`` (K, L) with
-        zero rows for constant factors, ``active`` (L,) bool, ``infoe_per_factor`` (K,).
+        zero rows for constant factors, ``active`` (L,) bool, and the terms the three scores average:
+        ``infoe_per_factor`` (K,), ``infoc_per_factor`` (K,) (the rescaled ratio
+        (max_j/sum_j - 1/|A|)/(1 - 1/|A|) of each factor; InfoC is their mean over the non-constant
+        factors) and ``infom_per_latent`` (L,) (the rescaled ratio of each latent; InfoM is their mean
+        over the active latents with some information, the others hold 0). They show which factors
+        and latents drive a score: a factor that no latent captures has an NMI row of estimator noise,
+        and its compactness term is decided by that noise (see docs/models.md).
 
     Raises
     ------
@@ -175,7 +181,11 @@ def infomec(
     nmi = normalized_mutual_info(codes, z, discrete_latents=discrete_latents,
                                  n_neighbors=settings["n_neighbors"], random_state=rng)
     active = _active_latents(z, discrete_latents, settings)
-    infom, infoc = _modularity_compactness(nmi[varying], active)
+    infom_per_latent, counted, infoc_terms = _modularity_compactness(nmi[varying], active)
+    infom = float(infom_per_latent[counted].mean()) if counted.any() else 0.0
+    infoc_per_factor = np.zeros(s.shape[1])
+    infoc_per_factor[varying] = infoc_terms
+    infoc = float(infoc_terms.mean())
 
     features = settings["infoe_features"]
     if features == "auto":
@@ -190,6 +200,7 @@ def infomec(
               "random_state": random_state if isinstance(random_state, (int, type(None))) else "generator"}
     return InfoMECResult(
         infom=infom, infoe=infoe, infoc=infoc, nmi=nmi, active=active, infoe_per_factor=infoe_per_factor,
+        infom_per_latent=infom_per_latent, infoc_per_factor=infoc_per_factor,
         n_samples=n, params=params, metric_version=METRIC_VERSIONS["infomec"],
     )
 
@@ -202,30 +213,36 @@ def _active_latents(z: np.ndarray, discrete: bool, settings: dict) -> np.ndarray
     return ranges > ranges.max() * settings["activity_threshold"]
 
 
-def _modularity_compactness(nmi: np.ndarray, active: np.ndarray) -> tuple[float, float]:
-    """InfoM and InfoC from the NMI rows of non-constant factors (K', L) and the active mask."""
-    k = nmi.shape[0]
+def _modularity_compactness(nmi: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-latent modularity and per-factor compactness from the NMI rows of non-constant factors (K', L).
+
+    Returns ``(infom_terms, counted_latents, infoc_terms)``: the rescaled ratio of every
+    latent (L,) and a mask of the latents InfoM averages over (active and informative), and the
+    rescaled ratio of every factor (K',), all of which InfoC averages over.
+    """
+    k, n_latents = nmi.shape
     p = nmi[:, active]
     n_active = p.shape[1]
+    infom_terms = np.zeros(n_latents)
+    counted = np.zeros(n_latents, dtype=bool)
     if n_active == 0:
-        return 0.0, 0.0
+        return infom_terms, counted, np.zeros(k)
     col_sum = p.sum(axis=0)
     informative = col_sum > 0
-    if not informative.any():
-        infom = 0.0
-    elif k == 1:
-        infom = 1.0
-    else:
+    counted[np.flatnonzero(active)[informative]] = True
+    if k == 1:
+        infom_terms[counted] = 1.0
+    elif informative.any():
         ratio = p[:, informative].max(axis=0) / col_sum[informative]
-        infom = (ratio.mean() - 1.0 / k) / (1.0 - 1.0 / k)
+        infom_terms[counted] = (ratio - 1.0 / k) / (1.0 - 1.0 / k)
     row_sum = p.sum(axis=1)
     if n_active == 1:
-        infoc = float((row_sum > 0).mean())
+        infoc_terms = (row_sum > 0).astype(np.float64)
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(row_sum > 0, p.max(axis=1) / row_sum, 1.0 / n_active)
-        infoc = (ratio.mean() - 1.0 / n_active) / (1.0 - 1.0 / n_active)
-    return float(infom), float(infoc)
+        infoc_terms = (ratio - 1.0 / n_active) / (1.0 - 1.0 / n_active)
+    return infom_terms, counted, infoc_terms
 
 
 def _explicitness(z: np.ndarray, y: np.ndarray, n_classes: int, features: str, max_iter: int) -> float:

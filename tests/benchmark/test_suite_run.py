@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+import datasets
 import leaderboard
 import metrics
 from benchmark.evaluation import ALL_METRICS
@@ -34,6 +35,12 @@ def test_smoke_profile_stores_every_metric_of_every_job(smoke_run):
     assert qlae.components["discrete_latents"] is True  # quantised latents scored as codes
     ae = next(r for r in records if r.model == "ae" and r.metric == "infom")
     assert ae.components["discrete_latents"] is False
+    # the terms behind InfoM and InfoC are stored with them (per factor, per latent) and average to them
+    infoc = next(r for r in records if r.model == "qlae" and r.metric == "infoc")
+    n_factors, n_latents = np.shape(infoc.components["nmi"])
+    assert len(infoc.components["infoc_per_factor"]) == n_factors and len(infoc.components["infom_per_latent"]) == n_latents
+    varying = np.array(datasets.load(infoc.dataset).factor_sizes) > 1  # constant factors are left out of InfoC
+    assert infoc.value == pytest.approx(np.mean(np.asarray(infoc.components["infoc_per_factor"])[varying]), abs=1e-12)
     assert ae.metric_params == qlae.metric_params  # one protocol: both models share a leaderboard row
     assert qlae.environment["packages"]["torch"] and "git_commit" in qlae.environment and "train_seconds" in qlae.timing
 

@@ -127,3 +127,19 @@ def test_plots_write_pngs(tmp_path):
         save_nmi_heatmap(np.zeros((3, 6)), ["a", "b"], tmp_path / "x.png")
     with pytest.raises(ValueError, match="nmi contains NaN or infinity"):
         save_nmi_heatmap(np.full((1, 2), np.nan), ["a"], tmp_path / "x.png")
+    with pytest.raises(ValueError, match=r"infom_per_latent must have one value per column of nmi \(6\); got shape \(5,\)"):
+        save_nmi_heatmap(np.zeros((3, 6)), ["a", "b", "c"], tmp_path / "x.png", infom_per_latent=np.zeros(5))
+
+
+def test_nmi_heatmap_labels_carry_the_infomec_terms(tmp_path):
+    from benchmark.visualize import _nmi_axis_labels
+
+    rows, cols = _nmi_axis_labels(["shape", "scale"], ["z0", "z1", "z2"], [0.714, 0.0], [0.5, 0.25, 0.0],
+                                  [True, True, False])
+    assert rows == ["shape  C 0.71", "scale  C 0.00"]
+    assert cols == ["z0  M 0.50", "z1  M 0.25", "z2  inactive"]
+    assert _nmi_axis_labels(["a"], ["z0"], None, None, None) == (["a"], ["z0"])
+    path = save_nmi_heatmap(np.array([[0.9, 0.1, 0.0], [0.0, 0.2, 0.0]]), ["shape", "scale"], tmp_path / "nmi.png",
+                            infoc_per_factor=[0.714, 0.0], infom_per_latent=[0.5, 0.25, 0.0], active=[True, True, False])
+    with Image.open(path) as im:
+        assert im.format == "PNG"

@@ -86,6 +86,29 @@ def test_discrete_matches_reference():
     assert r.infoe == pytest.approx(infoe, abs=1e-9)
 
 
+def test_per_latent_and_per_factor_terms():
+    # The terms InfoM and InfoC average, against the reference formulas applied term by term
+    s, z = mixed_representation(seed=1)
+    q = np.column_stack([np.round(z[:, :4] * 2) / 2, np.full(len(z), 0.25)])  # last latent inactive
+    r = metrics.infomec(s, q, discrete_latents=True)
+    _, _, _, nmi, active = reference_infomec(s, q, discrete=True)
+    p, k, n_active = nmi[:, active], nmi.shape[0], int(active.sum())
+    np.testing.assert_allclose(r.infom_per_latent[active], ((p.max(0) / p.sum(0)) - 1 / k) / (1 - 1 / k), rtol=1e-12)
+    np.testing.assert_allclose(r.infoc_per_factor, ((p.max(1) / p.sum(1)) - 1 / n_active) / (1 - 1 / n_active),
+                               rtol=1e-12)
+    assert r.infom_per_latent[~active].tolist() == [0.0]  # not counted: inactive
+    assert r.infom == pytest.approx(r.infom_per_latent[active].mean(), abs=1e-15)
+    assert r.infoc == pytest.approx(r.infoc_per_factor.mean(), abs=1e-15)
+    # a constant factor holds 0 and is left out of the InfoC mean; an uninformative active latent too
+    i = np.arange(600)
+    s2 = np.column_stack([i % 3, np.zeros(600, int), (i // 3) % 2])
+    z2 = np.column_stack([s2[:, 0], s2[:, 2], (i // 6) % 5]).astype(float)  # z2[:, 2] independent of both
+    r2 = metrics.infomec(s2, z2, discrete_latents=True)
+    assert r2.infoc_per_factor[1] == 0.0 and r2.infom_per_latent[2] == 0.0
+    assert r2.infoc == pytest.approx(r2.infoc_per_factor[[0, 2]].mean(), abs=1e-15)
+    assert r2.infom == pytest.approx(r2.infom_per_latent[:2].mean(), abs=1e-15) == pytest.approx(1.0)
+
+
 def test_one_to_one_representation_is_perfectly_modular_and_compact():
     # full factorial grid, as the ground-truth datasets are: factors are exactly independent
     s = grid((5, 4, 6), repeats=10)
