@@ -32,3 +32,22 @@ def test_bad_sizes_and_label_datasets_are_refused():
         datasets.load("shapes3d-hue-noisy-32px")
     with pytest.raises(ValueError, match="unknown dataset 'nothing-32px'"):
         datasets.load("nothing-32px")
+
+
+@pytest.mark.parametrize("size", [32, 16, 8, 4, 2, 1])
+def test_block_mean_is_exact_for_every_block_size(size):
+    # rounded half up, no overflow: blocks of up to 64 x 64 pixels of 255 (uint32 accumulation past 16 x 16)
+    from datasets.downsampled import Downsampled
+
+    view = Downsampled(datasets.load("dsprites-procedural"), size)
+    rng = np.random.default_rng(size)
+    images = rng.integers(0, 256, size=(3, 2, 64, 64), dtype=np.uint8)
+    images[0] = 255
+    images[1, :, :, ::2] = 1  # block sums ending in exactly half: 1s and 0s alternate
+    images[1, :, :, 1::2] = 0
+    f = 64 // size
+    expected = np.floor(images.astype(np.float64).reshape(3, 2, size, f, size, f).mean(axis=(3, 5)) + 0.5)
+    pooled = view._pool(images)
+    assert pooled.dtype == np.uint8
+    np.testing.assert_array_equal(pooled, expected)
+    assert pooled[0].min() == 255
