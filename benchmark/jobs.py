@@ -175,8 +175,11 @@ def _save_plots(visualize, model, dataset, images, latents, sample, outcomes, ru
                                        title=f"{dataset.name}: top originals, bottom reconstructions")
     visualize.save_traversal_grid(model, images[0], images[:500], plots / "traversals.png",
                                   title=f"{dataset.name}: latent traversals")
-    infomec = next((o.components for o in outcomes if o.metric == "infom" and o.status == "ok"), None)
-    if infomec is not None:
+    scores = {o.metric: o for o in outcomes if o.metric in ("infom", "infoc") and o.status == "ok"}
+    if len(scores) == 2:
+        infomec = scores["infom"].components
         visualize.save_nmi_heatmap(np.asarray(infomec["nmi"]), dataset.factor_names, plots / "nmi.png",
                                    infoc_per_factor=infomec["infoc_per_factor"],
-                                   infom_per_latent=infomec["infom_per_latent"], active=infomec["active"])
+                                   infom_per_latent=infomec["infom_per_latent"], active=infomec["active"],
+                                   title=f"{dataset.name}: NMI (InfoM {scores['infom'].value:.3f}, "
+                                         f"InfoC {scores['infoc'].value:.3f})")

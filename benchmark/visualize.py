@@ -139,7 +139,7 @@ def save_nmi_heatmap(nmi: np.ndarray, factor_names: Sequence[str], path: str | P
         for j in range(n_latents):
             ax.text(j, i, f"{nmi[i, j]:.2f}", ha="center", va="center", fontsize=6,
                     color="black" if nmi[i, j] > 0.5 else "white")
-    ax.set_xlabel("latent" + ("  (M: modularity term of InfoM)" if infom_per_latent is not None else ""))
-    ax.set_ylabel("factor" + ("  (C: compactness term of InfoC)" if infoc_per_factor is not None else ""))
+    ax.set_xlabel("latent" + ("  (M: its InfoM term)" if infom_per_latent is not None else ""))
+    ax.set_ylabel("factor" + ("  (C: its InfoC term)" if infoc_per_factor is not None else ""))
     fig.colorbar(im, ax=ax, label="NMI")
     return _save(fig, ax, path, title)
