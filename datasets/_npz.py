@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -22,13 +23,23 @@ from numpy.lib import format as npformat
 
 from datasets._errors import DatasetIntegrityError
 
-__all__ = ["member_header", "memmap_member", "iter_member_rows", "open_zip"]
+__all__ = ["member_header", "memmap_member", "iter_member_rows", "open_zip", "unreadable"]
+
+
+def unreadable(path: Path, dataset: str) -> PermissionError:
+    """The error for a data file this user may not read (not a corrupted one: deleting it would not help)."""
+    return PermissionError(
+        f"{dataset}: {path} exists but this user may not read it (permission denied). Fix: ask its owner to "
+        f"make it readable (chmod a+r), or pass a --root you can read."
+    )
 
 
 def open_zip(path: Path, dataset: str) -> zipfile.ZipFile:
     """Open an npz as a zip file; a corrupted or truncated file raises DatasetIntegrityError."""
     try:
         return zipfile.ZipFile(path)
+    except PermissionError:
+        raise unreadable(path, dataset) from None
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise DatasetIntegrityError(
             f"{dataset}: {path} is not a readable .npz (zip) file ({exc}); it is corrupted or truncated. "
@@ -54,7 +65,7 @@ def _read_header(fh, path: Path, key: str, dataset: str) -> tuple[tuple[int, ...
             shape, fortran, dtype = npformat.read_array_header_1_0(fh)
         else:
             shape, fortran, dtype = npformat.read_array_header_2_0(fh)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise DatasetIntegrityError(f"{dataset}: the array '{key}' in {path} has a corrupted header ({exc}).") from None
     return tuple(int(s) for s in shape), np.dtype(dtype), bool(fortran)
 
@@ -110,7 +121,7 @@ def iter_member_rows(path: Path, key: str, dataset: str, rows: int = 4096) -> It
                 take = min(rows, shape[0] - done)
                 try:
                     buf = fh.read(take * row_bytes)
-                except (zipfile.BadZipFile, OSError, EOFError) as exc:  # CRC error, truncated stream
+                except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:  # CRC error, truncated or bad stream
                     raise DatasetIntegrityError(f"{dataset}: reading '{key}' from {path} failed at row {done} ({exc}); "
                                                 f"the file is corrupted. Fix: delete it and download it again.") from None
                 if len(buf) != take * row_bytes:

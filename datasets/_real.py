@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from datasets._base import FactorDataset
 from datasets._errors import DatasetIntegrityError
-from datasets._resources import Resource, ensure_file, resolve_root, update_marker
+from datasets._resources import Resource, ensure_file, publish, resolve_root, update_marker
 
 __all__ = ["FileFactorDataset"]
 
@@ -98,10 +98,42 @@ class FileFactorDataset(FactorDataset):
                     bar.update(len(block))
             out.flush()
             del out
-            os.replace(tmp, cache)
+            publish(tmp, cache)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+    def _open_npy_cache(self, cache: Path, shape: tuple[int, ...], build, *, what: str) -> np.ndarray:
+        """Memory-map the uint8 cache ``cache`` of ``shape``, building it with ``build()`` if it is missing.
+
+        A cache is derived data: one that cannot be read or has another shape or dtype (a truncated copy,
+        an interrupted sync of the data folder) is deleted and built again once; if that is not possible
+        a :class:`DatasetIntegrityError` names it.
+        """
+        problem = None
+        for attempt in range(2):
+            if not cache.exists():
+                build()
+            try:
+                arr = np.load(cache, mmap_mode="r")
+            except (OSError, ValueError, EOFError) as exc:
+                problem = f"it cannot be read: {exc}"
+            else:
+                if arr.shape == shape and arr.dtype == np.uint8:
+                    return arr
+                problem = f"it holds {arr.dtype} {arr.shape}, expected uint8 {shape}"
+                del arr
+            if attempt == 0 and cache.is_file():
+                try:
+                    cache.unlink()
+                    continue
+                except OSError:
+                    break
+            break
+        raise DatasetIntegrityError(
+            f"{self.name}: {what} {cache} is not usable ({problem}). It is derived from {self.path}: delete it "
+            f"and load the dataset again to rebuild it."
+        )
 
     def _expect(self, what: str, found: Any, expected: Any) -> None:
         if found != expected:

@@ -194,14 +194,22 @@ def check_size(resource: Resource, path: Path, dataset: str) -> int:
     return size
 
 
-def _compare(resource: Resource, digests: dict[str, str], where: str, dataset: str, fix: str) -> None:
+def _digest_mismatch(resource: Resource, digests: dict[str, str]) -> str | None:
+    """'expected <algo> X, got Y' for the first pinned checksum that ``digests`` do not match, else None."""
     for algo in ("sha256", "md5"):
         expected = getattr(resource, algo)
         if expected and digests.get(algo) != expected.lower():
-            raise DatasetIntegrityError(
-                f"{dataset}: checksum mismatch for {where}: expected {algo} {expected}, got {digests.get(algo)}. "
-                f"The file is corrupted or is a different release. Fix: {fix}"
-            )
+            return f"expected {algo} {expected}, got {digests.get(algo)}"
+    return None
+
+
+def _compare(resource: Resource, digests: dict[str, str], where: str, dataset: str, fix: str) -> None:
+    mismatch = _digest_mismatch(resource, digests)
+    if mismatch:
+        raise DatasetIntegrityError(
+            f"{dataset}: checksum mismatch for {where}: {mismatch}. "
+            f"The file is corrupted or is a different release. Fix: {fix}"
+        )
 
 
 def verify_file(resource: Resource, path: str | os.PathLike, *, dataset: str, progress: bool = True,
@@ -239,6 +247,18 @@ def ensure_file(resource: Resource, folder: str | os.PathLike, *, dataset: str, 
     return path, marker
 
 
+def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
+    """Rename the finished temporary file ``tmp`` to ``path`` atomically, with the mode a new file gets.
+
+    ``tempfile.mkstemp`` creates files readable by their owner only (0600) and ``os.replace`` keeps that
+    mode, so a shared data folder would hold files that other users cannot read.
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)
+    os.replace(tmp, path)
+
+
 def _candidate_urls(resource: Resource, base_url: str | None) -> list[str]:
     base = base_url or os.environ.get(BASE_URL_ENV)
     if base:
@@ -252,14 +272,16 @@ def download_file(resource: Resource, folder: str | os.PathLike, *, dataset: str
 
     Skips the download when the file is already there and verifies. Otherwise each URL is tried
     in turn: the bytes are written to a temporary file in ``folder`` while being hashed, the size
-    and checksums are compared, and the file is renamed into place only if they match.
+    and checksums are compared, and the file is renamed into place only if they match (a mirror
+    serving a broken copy does not stop the next one from being tried).
 
     Raises
     ------
     DatasetDownloadError
         No URL could be fetched (offline, HTTP error); names every URL tried and the manual steps.
     DatasetIntegrityError
-        The downloaded bytes do not match the pinned size or checksum (the temporary file is removed).
+        No URL gave bytes matching the pinned size and checksums (every temporary file is removed);
+        names what each URL gave.
     """
     folder = Path(folder)
     path = folder / resource.filename
@@ -274,7 +296,7 @@ def download_file(resource: Resource, folder: str | os.PathLike, *, dataset: str
             f"{dataset}: {resource.filename} is not downloadable automatically. {_manual_steps(resource, path, dataset)}."
         )
     folder.mkdir(parents=True, exist_ok=True)
-    failures = []
+    failures, bad_copies = [], []
     for url in urls:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{resource.filename}.", suffix=".part", dir=folder)
         tmp = Path(tmp_name)
@@ -293,19 +315,21 @@ def download_file(resource: Resource, folder: str | os.PathLike, *, dataset: str
             tmp.unlink(missing_ok=True)
             raise
         if resource.size_bytes is not None and size != resource.size_bytes:
+            mismatch = f"{size:,} bytes, expected {resource.size_bytes:,} (interrupted or changed upstream)"
+        else:
+            mismatch = _digest_mismatch(resource, digests)
+            mismatch = mismatch and f"a checksum mismatch ({mismatch})"
+        if mismatch:  # a broken copy on one mirror: try the next one
             tmp.unlink(missing_ok=True)
-            raise DatasetIntegrityError(
-                f"{dataset}: download from {url} gave {size:,} bytes, expected {resource.size_bytes:,} "
-                f"(interrupted or changed upstream); nothing was saved. Fix: retry, or {_manual_steps(resource, path, dataset)}."
-            )
-        try:
-            _compare(resource, digests, f"the download from {url}", dataset,
-                     f"nothing was saved; retry, or {_manual_steps(resource, path, dataset)}.")
-        except DatasetIntegrityError:
-            tmp.unlink(missing_ok=True)
-            raise
-        os.replace(tmp, path)
+            bad_copies.append(f"{url} gave {mismatch}")
+            continue
+        publish(tmp, path)
         return _write_marker(path, digests)
+    if bad_copies:
+        raise DatasetIntegrityError(
+            f"{dataset}: no download of {resource.filename} matched its pinned size and checksum; nothing was saved. "
+            f"{'; '.join(bad_copies + failures)}. Fix: retry, or {_manual_steps(resource, path, dataset)}."
+        )
     raise DatasetDownloadError(
         f"{dataset}: could not download {resource.filename}: tried {'; '.join(failures)}. "
         f"If this machine is offline, {_manual_steps(resource, path, dataset)}."

@@ -46,7 +46,9 @@ class Downsampled(FactorDataset):
         f = self.block
         if f == 1:
             return images_u8
-        b, c, h, w = images_u8.shape
+        lead, (c, h, w) = images_u8.shape[:-3], images_u8.shape[-3:]
+        images_u8 = images_u8.reshape(-1, c, h, w)  # batched classes (B1, B2, K) give (B1, B2, C, H, W)
+        b = images_u8.shape[0]
         # Sum of the f*f strided views: one vectorised add each (numpy's sum over axes (3, 5) of the
         # reshaped 6D view took 16x longer, more than rendering the batch). Exact integer arithmetic.
         acc = np.uint16 if f * f * 255 + (f * f) // 2 <= np.iinfo(np.uint16).max else np.uint32
@@ -56,7 +58,7 @@ class Downsampled(FactorDataset):
                 total += images_u8[:, :, di::f, dj::f]
         total += (f * f) // 2
         total //= f * f
-        return total.astype(np.uint8)  # mean, rounded half up
+        return total.astype(np.uint8).reshape(lead + total.shape[1:])  # mean, rounded half up
 
     def _read_uint8(self, indices: np.ndarray) -> np.ndarray:
         return self._pool(self.base.images_at(indices, dtype=np.uint8))

@@ -58,11 +58,8 @@ class DSprites(FileFactorDataset):
             self._expect(f"the shape of '{key}'", member_header(path, key, self.name)[0], (n, 6))
         member_header(path, "metadata", self.name)
         cache = self.folder / f"dsprites_imgs_packbits_{self.content_hash[:16]}.npy"
-        if not cache.exists():
-            self._build_cache(path, cache, n)
-        packed = np.load(cache, mmap_mode="r")
-        self._expect("the shape of the image cache", packed.shape, (n, 64, 8))
-        self._packed = packed
+        self._packed = self._open_npy_cache(cache, (n, 64, 8), lambda: self._build_cache(path, cache, n),
+                                            what="the bit-packed image cache")
 
     def _build_cache(self, path: Path, cache: Path, n: int) -> None:
         def packed_blocks():

@@ -64,9 +64,8 @@ class MPI3D(FileFactorDataset):
         images = memmap_member(path, "images", self.name)
         if images is None:
             cache = path.with_name(path.stem + f".images.{self.content_hash[:16]}.npy")
-            if not cache.exists():
-                self._convert(path, cache, shape)
-            images = np.load(cache, mmap_mode="r")
+            images = self._open_npy_cache(cache, tuple(shape), lambda: self._convert(path, cache, shape),
+                                          what="the .npy image cache")
         self._images = images
 
     def _convert(self, path: Path, cache: Path, shape: tuple[int, ...]) -> None:

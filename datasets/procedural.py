@@ -16,11 +16,12 @@ from __future__ import annotations
 import colorsys
 import hashlib
 import json
+from typing import Any
 
 import numpy as np
 
 from datasets import _render
-from datasets._base import FactorDataset
+from datasets._base import FactorDataset, _check_int
 
 __all__ = ["ProceduralDSprites", "ProceduralShapes3D", "ProceduralMPI3D", "RENDERER_VERSION"]
 
@@ -33,7 +34,8 @@ class ProceduralFactorDataset(FactorDataset):
     renderer_version = RENDERER_VERSION
 
     def __init__(self, batch_size: int = 4096):
-        self._batch_size = int(batch_size)
+        # a non-positive batch used to skip the render loop and return black images
+        self._batch_size = _check_int(batch_size, "batch_size", min_value=1)
         self._hash = None
 
     def _params(self) -> dict:
@@ -52,8 +54,16 @@ class ProceduralFactorDataset(FactorDataset):
             self._hash = hashlib.sha256(blob.encode()).hexdigest()
         return self._hash
 
-    def render(self, classes: np.ndarray) -> np.ndarray:
-        """Render factor classes (B, K) (already validated) into uint8 (B, C, H, W)."""
+    def render(self, classes: Any) -> np.ndarray:
+        """Render factor classes (B, K) into uint8 (B, C, H, W).
+
+        Raises the errors of :meth:`factors_to_index` for a wrong shape, non-integer or out-of-range
+        classes (the kernels index their tables with them unchecked)."""
+        self.factors_to_index(classes)  # validates
+        return self._render(np.asarray(classes).reshape(-1, self.num_factors))
+
+    def _render(self, classes: np.ndarray) -> np.ndarray:
+        """Render valid factor classes (B, K) into uint8 (B, C, H, W)."""
         classes = np.ascontiguousarray(classes, dtype=np.int64)
         out = np.zeros((classes.shape[0],) + tuple(self.image_shape), dtype=np.uint8)
         for start in range(0, classes.shape[0], self._batch_size):
@@ -61,7 +71,7 @@ class ProceduralFactorDataset(FactorDataset):
         return out
 
     def _read_uint8(self, indices: np.ndarray) -> np.ndarray:
-        return self.render(self.index_to_factors(indices).reshape(-1, self.num_factors))
+        return self._render(self.index_to_factors(indices).reshape(-1, self.num_factors))
 
 
 def _tolist(a) -> list:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from datasets._errors import DatasetIntegrityError
+from datasets._npz import unreadable
 from datasets._real import FileFactorDataset
 from datasets._resources import Resource
 
@@ -91,6 +92,8 @@ class Shapes3D(FileFactorDataset):
             try:
                 self._file = h5py.File(self.path, "r", rdcc_nbytes=64 * 2**20)  # 64 MiB chunk cache
             except OSError as exc:
+                if not os.access(self.path, os.R_OK):  # h5py reports "permission denied" as a plain OSError
+                    raise unreadable(self.path, "shapes3d") from None
                 raise DatasetIntegrityError(
                     f"shapes3d: {self.path} is not a readable HDF5 file ({exc}); it is corrupted or truncated. "
                     f"Fix: delete it and run `python -m benchmark data download shapes3d --root {self.root}`."

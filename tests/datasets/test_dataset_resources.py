@@ -142,3 +142,48 @@ def test_manual_only_resource(tmp_path):
     res = Resource("x.npz", (), manual="Ask the authors.")
     with pytest.raises(DatasetDownloadError, match=r"not downloadable automatically. Ask the authors. obtain the file"):
         download_file(res, tmp_path / "ds", dataset="toy", progress=False)
+
+
+def test_a_mirror_serving_a_broken_copy_does_not_stop_the_next_one(http_server, tmp_path):
+    base, served = http_server
+    (served / "bad").mkdir()
+    (served / "good").mkdir()
+    (served / "bad" / "blob.bin").write_bytes(b"<html>moved</html>" + PAYLOAD[18:])  # right size, wrong bytes
+    (served / "good" / "blob.bin").write_bytes(PAYLOAD)
+    res = _resource(urls=(f"{base}/bad/blob.bin", f"{base}/good/blob.bin"))
+    folder = tmp_path / "ds"
+    download_file(res, folder, dataset="toy", progress=False)
+    assert (folder / "blob.bin").read_bytes() == PAYLOAD
+    # every mirror broken: an integrity error naming what each one gave, nothing saved
+    (served / "good" / "blob.bin").write_bytes(PAYLOAD[:-10])
+    with pytest.raises(DatasetIntegrityError) as info:
+        download_file(res, tmp_path / "ds2", dataset="toy", progress=False)
+    msg = str(info.value)
+    assert f"{base}/bad/blob.bin gave a checksum mismatch (expected sha256" in msg
+    assert f"{base}/good/blob.bin gave 2,303,990 bytes, expected 2,304,000" in msg and "nothing was saved" in msg
+    assert list((tmp_path / "ds2").iterdir()) == []
+
+
+def test_downloads_get_the_mode_of_a_new_file_not_mkstemps_0600(http_server, tmp_path):
+    base, served = http_server
+    (served / "blob.bin").write_bytes(PAYLOAD)
+    old = os.umask(0o022)
+    try:
+        download_file(_resource(), tmp_path / "ds", dataset="toy", base_url=base, progress=False)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "ds" / "blob.bin").stat().st_mode & 0o777 == 0o644  # other users of a shared root can read it
+
+
+def test_an_unreadable_npz_is_not_called_corrupted(tmp_path, monkeypatch):
+    # (the tests run as root, who may read anything: the OS refusal is simulated)
+    import zipfile
+
+    from datasets._npz import open_zip
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(zipfile, "ZipFile", refuse)
+    with pytest.raises(PermissionError, match=r"toy: .*f\.npz exists but this user may not read it .*chmod a\+r"):
+        open_zip(tmp_path / "f.npz", "toy")

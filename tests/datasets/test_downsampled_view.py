@@ -51,3 +51,11 @@ def test_block_mean_is_exact_for_every_block_size(size):
     assert pooled.dtype == np.uint8
     np.testing.assert_array_equal(pooled, expected)
     assert pooled[0].min() == 255
+
+
+def test_batched_factor_classes_keep_their_leading_axes():
+    base, view = datasets.load("dsprites-procedural"), datasets.load("dsprites-procedural-32px")
+    classes = base.sample_factors(6, np.random.default_rng(2)).reshape(2, 3, -1)
+    small = view.images_for_factors(classes, dtype=np.uint8)
+    assert small.shape == (2, 3, 1, 32, 32)
+    np.testing.assert_array_equal(small.reshape(6, 1, 32, 32), view.images_for_factors(classes.reshape(6, -1), dtype=np.uint8))

@@ -142,3 +142,18 @@ def test_numba_kernel_matches_its_python_interpretation(twin):
         setattr(_render, kernel, original)
     diff = np.abs(compiled.astype(int) - interpreted.astype(int))
     assert diff.max() <= 1 and (diff > 0).mean() < 1e-3  # at most rounding of the last uint8 step
+
+
+def test_render_and_batch_size_refuse_what_would_come_back_wrong():
+    # the kernels index their colour and angle tables unchecked; a batch size <= 0 skipped the
+    # render loop and returned black images under the same content hash
+    s = load("shapes3d-procedural")
+    with pytest.raises(ValueError, match=r"classes of factor 'floor_hue' must lie in \[0, 9\]; got 12"):
+        s.render(np.array([[12, 0, 0, 0, 0, 0]]))
+    with pytest.raises(ValueError, match=r"classes must have shape \(\.\.\., 6\)"):
+        s.render(np.array([[0, 0, 0]]))
+    with pytest.raises(TypeError, match="classes must hold integer factor classes; got dtype float64"):
+        s.render(np.array([[0.7, 0, 0, 0, 0, 0]]))
+    for bad, error in ((0, ValueError), (-1, ValueError), ("8", TypeError), (None, TypeError)):
+        with pytest.raises(error, match="batch_size must be an integer"):
+            load("dsprites-procedural", batch_size=bad)

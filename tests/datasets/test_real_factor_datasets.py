@@ -272,3 +272,48 @@ def test_mpi3d_complex_is_manual_only(tmp_path):
     with pytest.raises(DatasetDownloadError, match=r"not downloadable automatically. mpi3d-complex is distributed "
                                                    r"through Google Drive only: open https://drive.google.com/"):
         load("mpi3d-complex", root=tmp_path, download=True)
+
+
+# ---- derived caches and corrupted streams ------------------------------------------------------
+def test_a_damaged_image_cache_is_rebuilt(tmp_path, dsprites_file, fx):
+    # dSprites' bit-packed cache and MPI3D's .npy conversion are derived data: a truncated copy (an
+    # interrupted sync of the data folder) or one of another shape used to crash in numpy or be read as is
+    path, _ = dsprites_file
+    cls = fx.tiny_dsprites_class(path)
+    first = cls(path.parent.parent, progress=False).images_at(np.arange(7), dtype=np.uint8)
+    cache = next(path.parent.glob("dsprites_imgs_packbits_*.npy"))
+    cache.write_bytes(cache.read_bytes()[:200])  # truncated
+    np.testing.assert_array_equal(cls(path.parent.parent, progress=False).images_at(np.arange(7), dtype=np.uint8), first)
+
+    n = int(np.prod(fx.TINY_MPI3D_SIZES))
+    mpath = tmp_path / "m" / "mpi3d" / "mpi3d_toy.npz"
+    images = fx.write_mpi3d_npz(mpath, n, compressed=True)
+    mcls = fx.tiny_mpi3d_class(mpath)
+    mcls(mpath.parent.parent, progress=False)
+    mcache = next(mpath.parent.glob("mpi3d_toy.images.*.npy"))
+    np.save(mcache, np.zeros((5, 64, 64, 3), np.float32))  # another shape and dtype
+    ds = mcls(mpath.parent.parent, progress=False)
+    np.testing.assert_array_equal(ds.images_at([n - 1], dtype=np.uint8), images[[n - 1]].transpose(0, 3, 1, 2))
+    # a cache that cannot be replaced (here: a directory in its place) is named, with the fix
+    mcache.unlink()
+    mcache.mkdir()
+    with pytest.raises(DatasetIntegrityError, match=r"mpi3d-toy: the \.npy image cache .*mpi3d_toy\.images\..*\.npy is "
+                                                    r"not usable \(it cannot be read: .*\)\. It is derived from .* delete it"):
+        mcls(mpath.parent.parent, progress=False)
+
+
+def test_a_corrupted_deflate_stream_is_an_integrity_error(tmp_path, fx):
+    # zlib's own error escaped from the header read of a compressed npz (no checksum pinned: mpi3d-complex)
+    n = int(np.prod(fx.TINY_MPI3D_SIZES))
+    path = tmp_path / "mpi3d" / "mpi3d_toy.npz"
+    images = np.zeros((n, 64, 64, 3), np.uint8)  # compressible
+    path.parent.mkdir(parents=True)
+    np.savez_compressed(path, images=images)
+    raw = bytearray(path.read_bytes())
+    name_len, extra_len = int.from_bytes(raw[26:28], "little"), int.from_bytes(raw[28:30], "little")
+    start = 30 + name_len + extra_len  # the member's deflate stream (one member: local header at 0)
+    for i in range(start + 2, start + 22):
+        raw[i] ^= 0x5A
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DatasetIntegrityError, match=r"mpi3d-toy: the array 'images' in .* has a corrupted header"):
+        fx.tiny_mpi3d_class(path)(tmp_path, progress=False)
