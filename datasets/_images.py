@@ -8,7 +8,21 @@ import numpy as np
 
 from datasets._errors import DatasetIntegrityError, DatasetNotFoundError
 
-__all__ = ["decode_image", "decode_batch"]
+__all__ = ["decode_image", "decode_batch", "check_image_size"]
+
+
+def check_image_size(image_size) -> tuple[int, int] | None:
+    """``image_size`` as an (H, W) pair of positive ints: an int n means (n, n); None stays None."""
+    def positive(v) -> bool:
+        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and v >= 1
+
+    if image_size is None:
+        return None
+    if positive(image_size):
+        return (int(image_size), int(image_size))
+    if isinstance(image_size, (tuple, list)) and len(image_size) == 2 and all(positive(v) for v in image_size):
+        return (int(image_size[0]), int(image_size[1]))
+    raise ValueError(f"image_size must be a positive int or an (H, W) pair of positive ints; got {image_size!r}.")
 
 
 def decode_image(path: Path, dataset: str, size: tuple[int, int] | None = None) -> np.ndarray:
@@ -29,9 +43,18 @@ def decode_image(path: Path, dataset: str, size: tuple[int, int] | None = None) 
     return np.ascontiguousarray(arr.transpose(2, 0, 1))
 
 
-def decode_batch(paths: list[Path], dataset: str, size: tuple[int, int] | None = None) -> np.ndarray:
-    """uint8 (B, 3, H, W); all images must share a size unless ``size`` resizes them."""
+def decode_batch(paths: list[Path], dataset: str, size: tuple[int, int] | None = None,
+                 expected_shape: tuple[int, int, int] | None = None) -> np.ndarray:
+    """uint8 (B, 3, H, W); all images must share a size unless ``size`` resizes them.
+
+    With ``expected_shape`` (C, H, W), an image of another shape raises DatasetIntegrityError naming it."""
     imgs = [decode_image(p, dataset, size) for p in paths]
+    if expected_shape is not None:
+        for p, im in zip(paths, imgs):
+            if im.shape != tuple(expected_shape):
+                raise DatasetIntegrityError(
+                    f"{dataset}: image {p} has shape {im.shape} (C, H, W), expected {tuple(expected_shape)}; it is not "
+                    f"from the published archive. Replace it, or pass image_size=(H, W) to resize every image.")
     if not imgs:
         return np.empty((0, 3) + (tuple(size) if size else (0, 0)), dtype=np.uint8)
     shapes = {im.shape for im in imgs}

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from datasets._base import LabelledDataset
 from datasets._errors import DatasetDownloadError, DatasetIntegrityError, DatasetNotFoundError
-from datasets._images import decode_batch, decode_image
+from datasets._images import check_image_size, decode_batch
 from datasets._resources import resolve_root
 
 __all__ = ["Animal10N", "ANIMAL10N_CLASSES"]
@@ -46,10 +46,14 @@ class Animal10N(LabelledDataset):
     image_shape = (3, 64, 64)
     adapter_version = "1"
 
-    def __init__(self, root: str | os.PathLike | None = None, split: str = "train", *, download: bool = False,
-                 verify: bool = False, progress: bool = True):
+    def __init__(self, root: str | os.PathLike | None = None, split: str = "train", *,
+                 image_size: int | tuple[int, int] | None = None, download: bool = False, verify: bool = False,
+                 progress: bool = True):
         if split not in self.split_folders:
             raise ValueError(f"split must be one of {', '.join(repr(s) for s in self.split_folders)}; got {split!r}.")
+        self.image_size = check_image_size(image_size)  # None: the published 64 x 64, checked per image
+        if self.image_size is not None:
+            self.image_shape = (3,) + self.image_size
         self.root = resolve_root(root)
         self.folder = self.root / self.folder_name
         self.split = split
@@ -77,17 +81,15 @@ class Animal10N(LabelledDataset):
         self._hash = h.hexdigest()
         if verify:
             for p in tqdm(files, desc=f"animal10n: decoding {split}", disable=not progress, leave=False):
-                img = decode_image(p, self.name)
-                if img.shape != self.image_shape:
-                    raise DatasetIntegrityError(f"animal10n: image {p} has shape {img.shape} (C, H, W), expected "
-                                                f"{self.image_shape}.")
+                decode_batch([p], self.name, expected_shape=type(self).image_shape)  # the published size
 
     @property
     def content_hash(self) -> str:
         return self._hash
 
     def _read_uint8(self, indices: np.ndarray) -> np.ndarray:
-        return decode_batch([self.files[int(i)] for i in indices], self.name)
+        return decode_batch([self.files[int(i)] for i in indices], self.name, self.image_size,
+                            expected_shape=self.image_shape)
 
     @classmethod
     def verify_layout(cls, root: str | os.PathLike | None = None, *, progress: bool = True) -> dict[str, int]:

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from datasets._base import LabelledDataset
 from datasets._errors import DatasetDownloadError, DatasetIntegrityError, DatasetNotFoundError
-from datasets._images import decode_batch
+from datasets._images import check_image_size, decode_batch
 from datasets._resources import resolve_root
 
 __all__ = ["Clothing1M", "CLOTHING1M_CLASSES"]
@@ -54,10 +54,16 @@ def _read_lines(path: Path, dataset: str) -> list[str]:
     if not path.is_file():
         raise DatasetNotFoundError(f"{dataset}: annotation file {path} not found. " + MANUAL.format(
             folder=path.parent, root=path.parent.parent))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        text = path.read_text(encoding="gb18030")  # category_names_chn.txt may be GBK-encoded
+    raw = path.read_bytes()
+    for encoding in ("utf-8", "gb18030"):  # category_names_chn.txt may be GBK-encoded
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError as exc:
+            error = exc
+    else:
+        raise DatasetIntegrityError(f"{dataset}: annotation file {path} is neither UTF-8 nor GB18030 text ({error}); "
+                                    f"it is corrupted. Replace it from the original archive.")
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
@@ -65,9 +71,10 @@ def _read_kv(path: Path, dataset: str, num_classes: int) -> dict[str, int]:
     table: dict[str, int] = {}
     for lineno, line in enumerate(_read_lines(path, dataset), start=1):
         parts = line.split()
-        if len(parts) != 2 or not parts[1].lstrip("-").isdigit():
+        # isdecimal, not isdigit: '1²' is a digit string that int() refuses
+        label = int(parts[1]) if len(parts) == 2 and parts[1].lstrip("-").isdecimal() else None
+        if label is None:
             raise DatasetIntegrityError(f"{dataset}: {path} line {lineno} is {line!r}; expected '<image key> <label>'.")
-        label = int(parts[1])
         if not 0 <= label < num_classes:
             raise DatasetIntegrityError(f"{dataset}: {path} line {lineno} has label {label}; expected 0..{num_classes - 1}.")
         table[parts[0]] = label
@@ -90,7 +97,7 @@ class Clothing1M(LabelledDataset):
         self.root = resolve_root(root)
         self.folder = self.root / self.folder_name
         self.split = split
-        self.image_size = (image_size, image_size) if isinstance(image_size, int) else image_size
+        self.image_size = check_image_size(image_size)
         if download and not (self.folder / "noisy_label_kv.txt").exists():
             raise DatasetDownloadError("clothing1m: not downloadable automatically. "
                                        + MANUAL.format(folder=self.folder, root=self.root))

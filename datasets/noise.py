@@ -285,6 +285,11 @@ class NoisyLabelDataset(LabelledDataset):
         self.labels = noise.noisy_labels
         self.clean_labels = noise.clean_labels
         self.flipped = noise.flipped
+        base_clean = getattr(base, "clean_labels", None)
+        if base_clean is not None and not np.array_equal(base_clean, base.labels):
+            # noise on top of noisy labels: the true labels stay the reference (-1: unknown, as in Clothing1M)
+            self.clean_labels = np.asarray(base_clean)
+            self.flipped = (self.clean_labels >= 0) & (self.labels != self.clean_labels)
         self.transition = noise.transition
         self.image_shape = getattr(base, "image_shape", None)
 
@@ -302,7 +307,9 @@ def add_label_noise(dataset: LabelledDataset, kind: str, rate: float, *, rng: An
     """Corrupt the labels of ``dataset`` with the noise model ``kind`` ('symmetric', 'asymmetric', 'pair').
 
     ``options`` go to the noise function (``convention``, ``mapping``, ``method``). The returned
-    dataset keeps ``clean_labels``, ``flipped`` and ``transition``.
+    dataset keeps ``clean_labels``, ``flipped`` and ``transition``. When ``dataset`` is already noisy
+    (its ``clean_labels`` differ from its ``labels``), ``clean_labels`` stay its true labels and
+    ``flipped`` compares against them; ``transition`` and ``.noise`` describe the added noise only.
     """
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of 'symmetric', 'asymmetric', 'pair'; got {kind!r}.")

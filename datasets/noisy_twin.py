@@ -58,7 +58,7 @@ class Shapes3DHueNoisy(LabelledDataset):
         if noise not in ("pair", "symmetric", "asymmetric"):
             raise ValueError(f"noise must be one of 'pair', 'symmetric', 'asymmetric'; got {noise!r}.")
         self.scenes = ProceduralShapes3D()
-        n_train = _check_int(n_train, "n_train", min_value=1)
+        n_train = _check_int(n_train, "n_train", min_value=1, max_value=len(self.scenes) - 1)
         n_test = _check_int(n_test, "n_test", min_value=1, max_value=len(self.scenes) - n_train)
         seed = _check_int(seed, "seed", min_value=0)
         self.split = split

@@ -130,3 +130,16 @@ def test_noisy_twin_and_wrapper():
         add_label_noise(test, "asymmetric", 0.5)
     with pytest.raises(ValueError, match=r"kind must be one of 'symmetric', 'asymmetric', 'pair'; got 'flip'"):
         add_label_noise(test, "flip", 0.5)
+
+
+def test_noise_on_an_already_noisy_dataset_keeps_its_true_labels():
+    noisy = Shapes3DHueNoisy("train", n_train=300, n_test=50, noise_rate=0.2, seed=3)
+    assert noisy.flipped.any()
+    same = add_label_noise(noisy, "symmetric", 0.0, rng=0)  # no extra noise: nothing may change
+    np.testing.assert_array_equal(same.clean_labels, noisy.clean_labels)
+    np.testing.assert_array_equal(same.flipped, noisy.flipped)
+    more = add_label_noise(noisy, "symmetric", 0.3, rng=0)
+    np.testing.assert_array_equal(more.clean_labels, noisy.clean_labels)
+    np.testing.assert_array_equal(more.flipped, more.labels != noisy.clean_labels)
+    with pytest.raises(ValueError, match=r"n_train must be an integer >= 1 and <= 479999; got 480000"):
+        Shapes3DHueNoisy("train", n_train=480_000)

@@ -139,3 +139,33 @@ def test_animal10n_errors(animal_root, tmp_path):
     with pytest.raises(DatasetNotFoundError, match=r"animal10n: folder .*animal10n/training not found. ANIMAL-10N is "
                                                    r"distributed on request"):
         load("animal10n", root=tmp_path / "empty")
+
+
+def test_image_size_is_validated_and_animal10n_resizes_or_refuses_odd_images(clothing_root, animal_root):
+    for bad in (0, -5, (0, 16), 32.0, (224,), "224", True):
+        with pytest.raises(ValueError, match=r"image_size must be a positive int or an \(H, W\) pair of positive ints"):
+            Clothing1M(clothing_root, "clean_test", image_size=bad)
+    assert Clothing1M(clothing_root, "clean_test", image_size=np.int64(16)).images_at([0], np.uint8).shape == (1, 3, 16, 16)
+    resized = TinyAnimal10N(animal_root, "train", image_size=32)
+    assert resized.image_shape == (3, 32, 32) and resized.images_at([0, 3], np.uint8).shape == (2, 3, 32, 32)
+    odd = animal_root / "animal10n" / "training" / "2_1002.jpg"
+    _jpeg(odd, (80, 80), (1, 2, 3))  # not the published 64 x 64
+    ds = TinyAnimal10N(animal_root, "train")
+    i = [p.name for p in ds.files].index("2_1002.jpg")
+    with pytest.raises(DatasetIntegrityError, match=r"image .*2_1002.jpg has shape \(3, 80, 80\) \(C, H, W\), expected "
+                                                    r"\(3, 64, 64\).*pass image_size=\(H, W\)"):
+        ds.images_at([i])
+    assert TinyAnimal10N(animal_root, "train", image_size=64).images_at([i], np.uint8).shape == (1, 3, 64, 64)
+
+
+def test_undecodable_annotation_files_are_named(clothing_root):
+    folder = clothing_root / "clothing1m"
+    (folder / "clean_test_key_list.txt").write_bytes(b"images/5/50/h.jpg\n\xff\xff\x80\n")
+    with pytest.raises(DatasetIntegrityError, match=r"clothing1m: annotation file .*clean_test_key_list.txt is neither "
+                                                    r"UTF-8 nor GB18030 text"):
+        Clothing1M(clothing_root, "clean_test")
+    (folder / "clean_label_kv.txt").write_text("images/5/50/h.jpg 1\u00b2\n", encoding="utf-8")
+    with pytest.raises(DatasetIntegrityError, match=r"clean_label_kv.txt line 1 is 'images/5/50/h.jpg 1²'; expected "
+                                                    r"'<image key> <label>'"):
+        Clothing1M(clothing_root, "clean_val")
+
