@@ -62,11 +62,17 @@ def _as_index_array(indices: Any, n: int, name: str = "indices") -> np.ndarray:
 
 
 def _to_dtype(images_u8: np.ndarray, dtype: Any) -> np.ndarray:
-    dtype = np.dtype(dtype)
+    requested = dtype
+    try:
+        dtype = None if dtype is None else np.dtype(dtype)  # np.dtype(None) would be float64
+    except TypeError:
+        dtype = None
+    if dtype is None:
+        raise TypeError(f"dtype must be numpy.uint8 or a numpy float dtype such as numpy.float32; got {requested!r}.")
     if dtype == np.uint8:
         return images_u8
     if dtype.kind != "f":
-        raise TypeError(f"dtype must be numpy.uint8 or a float dtype; got {dtype}.")
+        raise TypeError(f"dtype must be numpy.uint8 or a numpy float dtype such as numpy.float32; got {dtype}.")
     out = images_u8.astype(dtype)
     out *= dtype.type(1.0 / 255.0)
     return out

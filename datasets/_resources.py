@@ -136,6 +136,8 @@ def read_marker(path: str | os.PathLike) -> dict | None:
         st = path.stat()
     except (OSError, ValueError):
         return None
+    if not isinstance(data, dict):  # a damaged marker only costs a re-verification
+        return None
     if (data.get("version") != MARKER_VERSION or data.get("size") != st.st_size
             or data.get("mtime_ns") != st.st_mtime_ns or not data.get("sha256")):
         return None

@@ -187,3 +187,16 @@ def test_an_unreadable_npz_is_not_called_corrupted(tmp_path, monkeypatch):
     monkeypatch.setattr(zipfile, "ZipFile", refuse)
     with pytest.raises(PermissionError, match=r"toy: .*f\.npz exists but this user may not read it .*chmod a\+r"):
         open_zip(tmp_path / "f.npz", "toy")
+
+
+def test_a_damaged_marker_only_costs_a_reverification(tmp_path):
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    p = folder / "blob.bin"
+    p.write_bytes(PAYLOAD)
+    verify_file(_resource(), p, dataset="toy", progress=False)
+    for content in ("null", "[]", '"x"'):
+        (folder / "blob.bin.verified.json").write_text(content)
+        assert read_marker(p) is None
+        path, marker = ensure_file(_resource(), folder, dataset="toy", progress=False)
+        assert marker["sha256"] == hashlib.sha256(PAYLOAD).hexdigest()

@@ -39,8 +39,11 @@ def test_index_errors(ds):
         ds.factors_to_index(np.full(7, 0.5))
     with pytest.raises(IndexError, match=r"indices must lie in \[0, 1036799\]; got -1"):
         ds.images_at([-1])
-    with pytest.raises(TypeError, match=r"dtype must be numpy.uint8 or a float dtype; got int32"):
+    with pytest.raises(TypeError, match=r"dtype must be numpy.uint8 or a numpy float dtype such as numpy.float32; got int32"):
         ds.images_at([0], dtype=np.int32)
+    for bad in (None, "bogus"):  # None used to give float64 silently, "bogus" numpy's own TypeError
+        with pytest.raises(TypeError, match=rf"dtype must be numpy.uint8 .*; got {bad!r}"):
+            ds.images_at([0], dtype=bad)
     with pytest.raises(TypeError, match=r"rng must be a numpy.random.Generator or a non-negative integer seed"):
         ds.sample_factors(3, None)
 
