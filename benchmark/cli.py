@@ -28,6 +28,25 @@ class UsageError(Exception):
     """A user error that the CLI reports as one line (no traceback), exit status 2."""
 
 
+def writable_file(path, option: str, *, db=None):
+    """Check that file ``path`` can be written (creating its folder) and is not the store ``db``; UsageError if not."""
+    import os
+    from pathlib import Path
+
+    path = Path(path)
+    writable_folder(path.parent, option)
+    if path.is_dir():
+        raise UsageError(f"{option} '{path}' is a folder; pass the path of a file to write.")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UsageError(f"{option} '{path}' exists and is not writable; pass another file.")
+    if db is not None:
+        store = Path(db).resolve()
+        if path.resolve() in {store} | {store.with_name(store.name + s) for s in ("-wal", "-shm", "-journal")}:
+            raise UsageError(f"{option} '{path}' is the leaderboard store itself (--db); writing there would destroy "
+                             f"it. Pass another file.")
+    return path
+
+
 def writable_folder(path, option: str):
     """Create folder ``path`` (with its parents) and check that it is writable, or raise UsageError naming ``option``."""
     import os
@@ -42,6 +61,30 @@ def writable_folder(path, option: str):
     if not os.access(path, os.W_OK | os.X_OK):
         raise UsageError(f"the folder '{path}' ({option}) is not writable. Pass {option} a folder you can write to.")
     return path
+
+
+def check_store(db) -> None:
+    """Open (or create) the leaderboard store at ``db`` now, so that a bad ``--db`` fails before any work."""
+    import sqlite3
+
+    import leaderboard
+
+    writable_folder(Path(db).parent, "--db")
+    try:
+        with leaderboard.Store(db):
+            pass
+    except (leaderboard.StoreError, sqlite3.Error) as exc:
+        raise UsageError(f"--db {str(db)!r}: {store_error_text(exc)}") from None
+
+
+def store_error_text(exc: Exception) -> str:
+    """What a StoreError or an SQLite error on the store means, with the fix."""
+    import sqlite3
+
+    if isinstance(exc, sqlite3.Error):
+        return (f"SQLite refused the leaderboard store ({exc}). If the file is read-only, work on a copy you can "
+                f"write; if it is damaged, restore it from a release export (`leaderboard export`) or a backup.")
+    return str(exc)
 
 
 def check_import_names() -> None:

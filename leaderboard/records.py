@@ -178,6 +178,8 @@ class Record:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Integral):
                 raise RecordError(f"Record.{name} must be an integer; got {v!r} of type {type(v).__name__}.")
+            if not -2**63 <= int(v) < 2**63:  # SQLite's INTEGER is 64-bit
+                raise RecordError(f"Record.{name} must lie in [-2**63, 2**63); got {int(v)}.")
             set_(name, int(v))
         for name in ("metric_params", "components", "environment", "timing"):
             v = getattr(self, name)

@@ -95,6 +95,9 @@ def load_submitted_latents(path: str | os.PathLike[str], *, n_samples: int, expe
                                       f"`python -m benchmark eval-sample`.")
             latents = npz["latents"]
             sample_hash = npz["sample_hash"]
+            if not isinstance(latents, np.ndarray) or not isinstance(sample_hash, np.ndarray):
+                raise SubmissionError(f"{where}: 'latents' and 'sample_hash' must be .npy arrays inside the .npz; "
+                                      f"write the file with numpy.savez(path, latents=..., sample_hash=...).")
     except SubmissionError:
         raise
     except ValueError as exc:
@@ -107,7 +110,11 @@ def load_submitted_latents(path: str | os.PathLike[str], *, n_samples: int, expe
     if sample_hash.dtype.kind not in "US" or sample_hash.ndim != 0:
         raise SubmissionError(f"{where}: 'sample_hash' must be a 0-d string array; got dtype {sample_hash.dtype} "
                               f"and shape {sample_hash.shape}.")
-    found_hash = str(sample_hash.item() if sample_hash.dtype.kind == "U" else sample_hash.item().decode("utf-8"))
+    try:
+        found_hash = str(sample_hash.item() if sample_hash.dtype.kind == "U" else sample_hash.item().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SubmissionError(f"{where}: 'sample_hash' is not text; copy it unchanged from the file written by "
+                              f"`python -m benchmark eval-sample`.") from None
     if found_hash != expected_sample_hash:
         raise SubmissionError(f"{where}: sample_hash {found_hash!r} does not match this dataset's evaluation sample "
                               f"{expected_sample_hash!r}; encode the sample written by `python -m benchmark "
@@ -138,8 +145,9 @@ def ingest_submission(store: Store, records: Iterable[Record], *, sample_hash: s
     Requirements: at least one record; every record has provenance ``submitted-latents`` or
     ``submitted-encoder``; all share one (suite, protocol_version, profile, dataset, dataset_hash,
     model, model_config_hash, train_seed); ``sample_hash == expected_sample_hash``; no record's
-    identity is already stored with another provenance (a submission never shadows a measured
-    result, nor the reverse: choose another ``--name``). Each record's ``environment`` gains
+    model name is already stored for the dataset with another provenance (a submission never shadows a
+    measured result, nor the reverse: choose another ``--name``); a record already stored under the same
+    identity must come from the same submission (same values and file). Each record's ``environment`` gains
     ``eval_sample_hash`` (and ``submission_sha256`` when given).
 
     Returns
@@ -173,10 +181,21 @@ def ingest_submission(store: Store, records: Iterable[Record], *, sample_hash: s
         if file_sha256:
             env["submission_sha256"] = file_sha256
         stamped.append(r.replace(environment=env))
+    # One name means one method: a name already stored with another provenance (a measured model, or
+    # latents where an encoder was submitted) is refused, whatever its configuration hash.
+    for old in store.records(suite=first.suite, protocol_version=first.protocol_version, profile=first.profile,
+                             dataset=first.dataset, model=first.model):
+        if old.provenance != first.provenance:
+            raise SubmissionError(f"the name {first.model!r} is already on the leaderboard for {first.dataset!r} with "
+                                  f"provenance {old.provenance!r}; choose another method name with --name.")
+    # A resubmission of the same latents changes nothing; different latents under a stored identity
+    # would be skipped silently while their scores were printed, so they are refused.
     for r in stamped:
         for old in store.records(record_id=r.record_id):
-            if old.provenance != r.provenance:
-                raise SubmissionError(f"a record with the same identity (model {r.model!r}, dataset {r.dataset!r}, "
-                                      f"metric {r.metric!r}, seed {r.train_seed}) is stored with provenance "
-                                      f"{old.provenance!r}; choose another method name with --name.")
+            old_sha, new_sha = old.environment.get("submission_sha256"), r.environment.get("submission_sha256")
+            if old.value != r.value or old.status != r.status or (old_sha and new_sha and old_sha != new_sha):
+                raise SubmissionError(f"{r.model!r} seed {r.train_seed} on {r.dataset!r} is already stored from another "
+                                      f"submission (another file, or other values: its {r.metric} is {old.value!r}, "
+                                      f"this one's {r.value!r}); nothing is stored. Submit it under another --seed "
+                                      f"or --name.")
     return store.write_job(stamped)

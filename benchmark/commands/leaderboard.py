@@ -6,10 +6,11 @@ Argument parsing only; every sub-command calls one function of the ``leaderboard
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from pathlib import Path
 
-from benchmark.cli import writable_folder
+from benchmark.cli import store_error_text, writable_file, writable_folder
 
 
 def _common() -> argparse.ArgumentParser:
@@ -119,6 +120,8 @@ def _guard(fn):
             return fn(args)
         except (lb.StoreError, lb.RecordError, SubmissionError, ValueError) as exc:
             raise _usage_error(exc) from None
+        except sqlite3.Error as exc:  # a damaged or read-only store file
+            raise _usage_error(f"--db {args.db!r}: {store_error_text(exc)}") from None
         except OSError as exc:  # output folders are checked up front; this is for what remains (disk full, ...)
             where = f" '{exc.filename}'" if exc.filename else ""
             raise _usage_error(f"file system error on{where}: {exc.strerror or exc}. Expected a path that can be "
@@ -171,7 +174,7 @@ def run_compare(args: argparse.Namespace) -> int:
 @_guard
 def run_release(args: argparse.Namespace) -> int:
     if args.manifest:  # checked before the release is frozen, so that a bad path loses nothing
-        writable_folder(Path(args.manifest).parent, "--manifest")
+        writable_file(args.manifest, "--manifest", db=args.db)
     with _open(args) as store:
         info = store.release(args.name, suite=args.suite, protocol_version=args.protocol, profile=args.profile)
         if args.manifest:
@@ -187,6 +190,7 @@ def run_release(args: argparse.Namespace) -> int:
 
 @_guard
 def run_export(args: argparse.Namespace) -> int:
+    writable_file(args.path, "export PATH", db=args.db)
     with _open(args) as store:
         n = store.export_jsonl(args.path, release=args.release, **_filter_kwargs(args))
     print(f"wrote {n} records to {args.path}")
@@ -205,7 +209,7 @@ def run_import(args: argparse.Namespace) -> int:
 def run_html(args: argparse.Namespace) -> int:
     from leaderboard.html import write_html
 
-    writable_folder(Path(args.out).parent, "--out")
+    writable_file(args.out, "--out", db=args.db)
     with _open(args) as store:
         recs = store.records(release=args.release, **_filter_kwargs(args))
         rel = next((r for r in store.releases() if r["name"] == args.release), None) if args.release else None

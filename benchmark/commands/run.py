@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from benchmark.cli import UsageError, writable_folder
+from benchmark.cli import UsageError, check_store, writable_folder
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     out = writable_folder(args.out, "--out")  # only once the arguments are valid: a typo creates no folder
     db = Path(args.db) if args.db else out / "leaderboard.sqlite"
-    writable_folder(db.parent, "--db")
+    check_store(db)  # a damaged, foreign or newer store is refused before any training
     p = module.PROFILES[profile]
     print(f"{args.suite} / {profile}: {p.description}")
     print(f"{len(jobs)} jobs ({len({j.dataset for j in jobs})} datasets x {len({j.model for j in jobs})} models x "

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.cli import UsageError, writable_folder
+from benchmark.cli import UsageError, check_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,20 +48,26 @@ def run(args: argparse.Namespace) -> int:
     from benchmark.jobs import EVAL_SEED
     from benchmark.suites import get_suite
 
-    module = get_suite(args.suite)
+    try:
+        module = get_suite(args.suite)
+    except ValueError as exc:
+        raise UsageError(f"--suite: {exc}") from None
     profile = args.profile or module.DEFAULT_PROFILE
     if profile not in module.PROFILES:
         raise UsageError(f"--profile must be one of {', '.join(module.PROFILES)}; got {profile!r}.")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be an integer >= 0; got {args.seed}.")
+    if not 0 <= args.seed < 2**63:
+        raise UsageError(f"--seed must be an integer in [0, 2**63); got {args.seed}.")
     if not args.name.strip():
         raise UsageError("--name must not be empty.")
-    writable_folder(Path(args.db).parent, "--db")  # before the encoding work, not after it
+    check_store(args.db)  # before the encoding work, not after it
     p = module.PROFILES[profile]
     try:
         ds = datasets.load(args.dataset)
     except (ValueError, OSError) as exc:
         raise UsageError(str(exc)) from None
+    if not isinstance(ds, datasets.FactorDataset):
+        raise UsageError(f"--dataset {args.dataset!r} has class labels, not ground-truth factors; the disentanglement "
+                         f"metrics need a factor dataset (see `python -m benchmark list`).")
     n = min(p.eval_samples, len(ds))
     sample = ds.evaluation_sample(n, seed=EVAL_SEED)
     provenance = "submitted-latents" if args.latents else "submitted-encoder"
@@ -110,14 +116,23 @@ def _encode_with(spec: str, images: np.ndarray, batch_size: int = 256) -> np.nda
         raise UsageError(f"--encoder must look like 'package.module:function'; got {spec!r}.")
     try:
         fn = getattr(importlib.import_module(module_name), func_name)
-    except (ImportError, AttributeError) as exc:
-        raise UsageError(f"--encoder {spec!r} cannot be imported: {exc}.") from None
+    except Exception as exc:  # the user's module may raise anything while it is imported
+        raise UsageError(f"--encoder {spec!r} cannot be imported: {type(exc).__name__}: {exc}.") from None
+    if not callable(fn):
+        raise UsageError(f"--encoder {spec!r} is a {type(fn).__name__}, not a function.")
     chunks = []
     for start in range(0, len(images), batch_size):
-        out = fn(images[start:start + batch_size])
-        if all(hasattr(out, a) for a in ("detach", "cpu", "numpy")):
-            out = out.detach().cpu().numpy()
-        out = np.asarray(out, dtype=np.float64)
+        try:
+            out = fn(images[start:start + batch_size])
+            if all(hasattr(out, a) for a in ("detach", "cpu", "numpy")):
+                out = out.detach().cpu().numpy()
+            out = np.asarray(out)
+        except Exception as exc:
+            raise UsageError(f"--encoder {spec!r} raised {type(exc).__name__}: {exc} (on images {start} to "
+                             f"{start + batch_size - 1}); nothing is stored.") from None
+        if out.dtype.kind not in "fiu":  # complex, bool, strings, objects: not a real-valued representation
+            raise submission.SubmissionError(f"encoder {spec!r} must return real numbers; got dtype {out.dtype}.")
+        out = out.astype(np.float64)
         if out.ndim != 2 or out.shape[0] != min(batch_size, len(images) - start):
             raise submission.SubmissionError(
                 f"encoder {spec!r} must return an array of shape (batch, n_latents); got shape {out.shape} for a "

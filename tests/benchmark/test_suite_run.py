@@ -195,3 +195,28 @@ def test_pool_runs_jobs_in_worker_processes_and_stores_their_records(tmp_path):
     assert sorted(o.status for o in outcomes) == ["ok"] * len(jobs)
     with leaderboard.Store(tmp_path / "db.sqlite") as store:
         assert len(store.records()) == len(jobs) * len(ALL_METRICS)
+
+
+def test_submit_refuses_bad_encoders_datasets_and_stores_before_any_work(tmp_path):
+    (tmp_path / "encs.py").write_text(
+        "import numpy as np\n"
+        "def raises(x):\n    raise RuntimeError('model weights not found')\n"
+        "def complexout(x):\n    return np.ones((len(x), 2)) * (1 + 1j)\n"
+        "notcallable = 3\n")
+    (tmp_path / "badimport.py").write_text("raise RuntimeError('boom at import')\n")
+    base = ["submit", "--profile", "smoke", "--dataset", "dsprites-procedural-32px", "--name", "M", "--db", "db.sqlite"]
+    for spec, expected in [("encs:raises", "--encoder 'encs:raises' raised RuntimeError: model weights not found"),
+                           ("encs:complexout", "encoder 'encs:complexout' must return real numbers; got dtype complex128"),
+                           ("encs:notcallable", "--encoder 'encs:notcallable' is a int, not a function"),
+                           ("badimport:f", "cannot be imported: RuntimeError: boom at import")]:
+        r = _cli(*base, "--encoder", spec, cwd=tmp_path)
+        assert r.returncode == 2 and expected in r.stderr and "Traceback" not in r.stderr, r.stderr
+    r = _cli(*base[:4], "shapes3d-hue-noisy", *base[5:], "--encoder", "encs:raises", cwd=tmp_path)
+    assert r.returncode == 2 and "has class labels, not ground-truth factors" in r.stderr, r.stderr
+    (tmp_path / "notsql.sqlite").write_text("not a database")
+    r = _cli(*base[:-1], "notsql.sqlite", "--encoder", "encs:raises", cwd=tmp_path)  # refused before encoding
+    assert r.returncode == 2 and "--db 'notsql.sqlite'" in r.stderr and "raised" not in r.stderr, r.stderr
+    r = _cli(*base, "--seed", str(2**70), "--encoder", "encs:raises", cwd=tmp_path)
+    assert r.returncode == 2 and "--seed must be an integer in [0, 2**63)" in r.stderr
+    r = _cli("run", "--profile", "smoke", "--out", "o", "--db", "notsql.sqlite", cwd=tmp_path)
+    assert r.returncode == 2 and "--db 'notsql.sqlite'" in r.stderr and not (tmp_path / "o" / "runs").exists()

@@ -116,3 +116,27 @@ def test_unwritable_output_paths_are_one_line_errors(capsys, db, tmp_path):
     with Store(db) as s:  # checked before freezing: the release can be made once the path is fixed
         assert s.releases() == []
     assert run(capsys, "leaderboard", "release", "v1", "--db", db, "--manifest", str(tmp_path / "m.json"))[0] == 0
+
+
+def test_outputs_that_would_overwrite_the_store_or_are_folders_are_refused(capsys, db, tmp_path):
+    before = open(db, "rb").read()
+    for argv in (("export", "--db", db, db), ("html", "--db", db, "--out", db),
+                 ("release", "v1", "--db", db, "--manifest", db + "-wal")):
+        code, _, err = run(capsys, "leaderboard", *argv)
+        assert code == 2 and "is the leaderboard store itself (--db); writing there would destroy it" in err, err
+    assert open(db, "rb").read() == before  # the store survived, with no release
+    (tmp_path / "folder").mkdir()
+    code, _, err = run(capsys, "leaderboard", "release", "v1", "--db", db, "--manifest", str(tmp_path / "folder"))
+    assert code == 2 and f"--manifest '{tmp_path / 'folder'}' is a folder; pass the path of a file" in err
+    with Store(db) as s:
+        assert s.releases() == []  # checked before freezing: the name is not used up
+
+
+def test_a_damaged_store_is_a_one_line_error(capsys, db, tmp_path):
+    raw = bytearray(open(db, "rb").read())
+    raw[100:] = bytes(len(raw) - 100)  # valid SQLite header, garbage pages
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(bytes(raw))
+    code, _, err = run(capsys, "leaderboard", "show", "--db", str(bad))
+    assert code == 2 and err.startswith(f"error: --db '{bad}': SQLite refused the leaderboard store") and \
+        "restore it from a release export" in err, err

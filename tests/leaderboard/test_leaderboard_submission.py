@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from leaderboard import Store
+from leaderboard import RecordError, Store
 from leaderboard.submission import SubmissionError, ingest_submission, load_submitted_latents
 
 H = "sha256:" + "5a" * 32
@@ -88,6 +88,27 @@ def test_a_submission_never_shadows_a_measured_result(tmp_path, rec):
     with Store(tmp_path / "lb.sqlite") as s:
         s.write_job([rec(model="qlae", metric="dci")])
         sub = [rec(model="qlae", metric=m, provenance="submitted-latents") for m in ("mig", "dci")]
-        with pytest.raises(SubmissionError, match="is stored with provenance 'measured'; choose another method name"):
+        with pytest.raises(SubmissionError, match="the name 'qlae' is already on the leaderboard for 'dsprites-procedural' with provenance 'measured'; choose another method name"):
             ingest_submission(s, sub, sample_hash=H, expected_sample_hash=H)
         assert s.count() == 1
+
+
+def test_other_latents_under_a_stored_identity_are_refused_not_skipped(tmp_path, rec):
+    # the CLI printed the new scores while the store kept the old ones
+    recs = [rec(model="my-method", metric=m, provenance="submitted-latents", value=0.4) for m in ("mig", "dci")]
+    with Store(tmp_path / "lb.sqlite") as s:
+        ingest_submission(s, recs, sample_hash=H, expected_sample_hash=H, file_sha256="a" * 64)
+        other = [r.replace(value=0.9) for r in recs]
+        with pytest.raises(SubmissionError, match=r"'my-method' seed 0 on 'dsprites-procedural' is already stored from "
+                                                  r"another submission .*its mig is 0.4, this one's 0.9"):
+            ingest_submission(s, other, sample_hash=H, expected_sample_hash=H, file_sha256="b" * 64)
+        with pytest.raises(SubmissionError, match="already stored from another submission"):  # same scores, other file
+            ingest_submission(s, recs, sample_hash=H, expected_sample_hash=H, file_sha256="b" * 64)
+        assert [r.value for r in s.records()] == [0.4, 0.4]
+        # a measured model's name is refused whatever the configuration hash of the submission
+        s.write_job([rec(model="qlae", metric="dci")])
+        sub = [rec(model="qlae", metric="mig", provenance="submitted-latents", model_config_hash="c" * 64)]
+        with pytest.raises(SubmissionError, match=r"the name 'qlae' is already on the leaderboard"):
+            ingest_submission(s, sub, sample_hash=H, expected_sample_hash=H)
+    with pytest.raises(RecordError, match=r"Record.train_seed must lie in \[-2\*\*63, 2\*\*63\); got 1180591620717411303424"):
+        rec(train_seed=2**70)
