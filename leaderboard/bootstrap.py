@@ -173,8 +173,12 @@ def probability_of_improvement_ci(x, y, *, reps: int = 10_000, confidence: float
 
 
 def rank_intervals(scores_by_model: Mapping[str, object], aggregate="iqm", *, reps: int = 10_000,
-                   confidence: float = 0.95, rng: np.random.Generator, higher_is_better: bool = True):
+                   confidence: float = 0.95, rng, higher_is_better: bool = True):
     """Ranks with bootstrap rank intervals and tie groups (rank 1 = best).
+
+    ``rng`` is one Generator for all methods (drawn in sorted name order), or a function
+    ``rng(name) -> Generator`` giving each method its own stream: then a method's interval does
+    not move when another method is added (the leaderboard tables use ``rng_for(seed, ..., name)``).
 
     For each replicate every method is resampled (stratified) and the methods are ranked by the
     aggregate (equal values share the best rank, ``method="min"``). The rank interval is the
@@ -191,7 +195,7 @@ def rank_intervals(scores_by_model: Mapping[str, object], aggregate="iqm", *, re
     import pandas as pd
 
     _check_common(reps, confidence)
-    rng = _check_rng(rng)
+    stream = rng if callable(rng) else (lambda name, g=_check_rng(rng): g)
     fn = _aggregate_fn(aggregate)
     names = sorted(scores_by_model)
     if not names:
@@ -200,7 +204,7 @@ def rank_intervals(scores_by_model: Mapping[str, object], aggregate="iqm", *, re
     for name in names:
         tasks = check_scores(scores_by_model[name], f"scores of {name!r}")
         points.append(float(fn(np.concatenate(tasks)[None, :])[0]))
-        samples.append(fn(_resample(tasks, reps, rng)))
+        samples.append(fn(_resample(tasks, reps, _check_rng(stream(name)))))
     pts = np.asarray(points)
     smp = np.vstack(samples)  # (n_models, reps)
     sign = -1.0 if higher_is_better else 1.0

@@ -216,7 +216,8 @@ def aggregate_across_datasets(data, *, seed: int = 0, rng: np.random.Generator |
                            "scores": Ragged(arrays)}
             if tasks == all_tasks:
                 per_model[label] = Ragged(arrays)
-        g = rng if rng is not None else rng_for(seed, "ranks", *map(str, metric_key))
+        # one stream per model: adding a model moves no other model's interval
+        g = rng if rng is not None else (lambda name, key=metric_key: rng_for(seed, "ranks", *map(str, key), name))
         ranked = rank_intervals(per_model, "iqm", reps=reps, confidence=confidence, rng=g) if per_model else None
         for label in sorted(info):
             row = {"metric": metric_label, "model": label, "bootstrap_seed": seed, "reps": reps,

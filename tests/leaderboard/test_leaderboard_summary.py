@@ -11,6 +11,7 @@ import pytest
 
 import leaderboard as lb
 from leaderboard import VersionMixError
+from leaderboard.bootstrap import rank_intervals, rng_for
 
 
 def test_summarize_hand_values_flags_and_failures(rec):
@@ -141,3 +142,20 @@ def test_summarize_accepts_a_store_table(tmp_path, synth):
     pd.testing.assert_frame_equal(a, b)
     with pytest.raises(TypeError, match="data must be a list of leaderboard.Record"):
         lb.summarize([1, 2, 3])
+
+
+def test_ranking_intervals_do_not_move_when_a_model_is_added(synth):
+    # the ranking table drew every model from one stream in name order: adding "ae" shifted the others
+    recs = synth()
+    full = lb.aggregate_across_datasets(recs, seed=0, reps=500)
+    fewer = lb.aggregate_across_datasets([r for r in recs if r.model != "beta-tcvae"], seed=0, reps=500)
+    cols = ["metric", "model", "iqm", "ci_low", "ci_high"]
+    kept = full[full["model"] != "beta-tcvae"][cols].sort_values(["metric", "model"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, fewer[cols].sort_values(["metric", "model"]).reset_index(drop=True))
+    # a single Generator still works (one stream, drawn in name order), and per-model streams are reproducible
+    scores = {m: np.random.default_rng(i).random((2, 5)) for i, m in enumerate(("a", "b"))}
+    one = rank_intervals(scores, reps=200, rng=np.random.default_rng(0))
+    per = rank_intervals(scores, reps=200, rng=lambda name: rng_for(0, "t", name))
+    again = rank_intervals(scores, reps=200, rng=lambda name: rng_for(0, "t", name))
+    pd.testing.assert_frame_equal(per, again)
+    assert list(one["model"]) == list(per["model"])
