@@ -254,6 +254,10 @@ class Store:
         except BaseException:
             if c.in_transaction:
                 c.execute("ROLLBACK")
+            # the file is rolled back unchanged: a copy per failed attempt would pile up on every open
+            for copy in {backup, self.backup_path} - {None}:
+                copy.unlink(missing_ok=True)
+            self.backup_path = None
             raise
 
     def _refuse_foreign(self) -> None:
@@ -623,13 +627,13 @@ def _migrate_1_to_2(c: sqlite3.Connection) -> None:
         source = pay.pop("source", "measured")
         if source not in source_map:
             raise StoreError(f"migration v1->v2: record {rid} has unknown source {source!r}; expected one of "
-                             f"{sorted(source_map)}. The backup file is untouched.")
+                             f"{sorted(source_map)}. The store file is unchanged.")
         pay["provenance"] = source_map[source]
         pay.setdefault("created_at", created_at)
         try:
             rec = Record.from_dict({"record_id": rid, "identity": ident, **pay})
         except RecordError as exc:
-            raise StoreError(f"migration v1->v2: record {rid} cannot be read: {exc} The backup file is untouched.") from None
+            raise StoreError(f"migration v1->v2: record {rid} cannot be read: {exc} The store file is unchanged.") from None
         body = rec.to_json()
         cols = ", ".join(("record_id", *_RECORD_COLUMNS))
         vals = (rid, *(canonical_json(rec.metric_params) if f == "metric_params" else getattr(rec, f)

@@ -140,3 +140,9 @@ def test_a_damaged_store_is_a_one_line_error(capsys, db, tmp_path):
     code, _, err = run(capsys, "leaderboard", "show", "--db", str(bad))
     assert code == 2 and err.startswith(f"error: --db '{bad}': SQLite refused the leaderboard store") and \
         "restore it from a release export" in err, err
+
+
+def test_import_of_a_missing_file_creates_no_store(capsys, tmp_path):
+    db = tmp_path / "new" / "lb.sqlite"
+    code, _, err = run(capsys, "leaderboard", "import", "--db", str(db), str(tmp_path / "missing.jsonl"))
+    assert code == 2 and "no JSON Lines file at" in err and not (tmp_path / "new").exists()
