@@ -162,6 +162,15 @@ def _as_records(records: Iterable[Record | Mapping[str, Any]], where: str) -> li
     return out
 
 
+def check_import_file(path) -> Path:
+    """``path`` as a Path if it is a file to import from; StoreError saying what was expected if not."""
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"import file {str(path)!r} does not exist (or is not a file); expected a JSON Lines "
+                         f"file written by `python -m benchmark leaderboard export`.")
+    return path
+
+
 class Store:
     """The SQLite leaderboard store (one file). Use as a context manager or call :meth:`close`.
 
@@ -574,13 +583,14 @@ class Store:
         Every line is parsed and validated (its ``record_id`` must match its identity) before
         anything is written; importing the same file twice changes nothing.
         """
-        path = Path(path)
-        if not path.is_file():
-            raise StoreError(f"import file {str(path)!r} does not exist (or is not a file); expected a JSON Lines "
-                             f"file written by `python -m benchmark leaderboard export`.")
+        path = check_import_file(path)
         recs = []
-        with open(path, encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
+        with open(path, "rb") as fh:
+            for lineno, raw in enumerate(fh, 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise RecordError(f"{str(path)!r} line {lineno}: not UTF-8 text ({exc}).") from None
                 if not line.strip():
                     continue
                 try:

@@ -199,8 +199,9 @@ def run_export(args: argparse.Namespace) -> int:
 
 @_guard
 def run_import(args: argparse.Namespace) -> int:
-    if not Path(args.path).is_file():  # before the store (and its folder) is created
-        raise ValueError(f"no JSON Lines file at {args.path!r}; pass a file written by `leaderboard export`.")
+    from leaderboard.store import check_import_file
+
+    check_import_file(args.path)  # before the store (and its folder) is created
     with _open(args, must_exist=False) as store:
         res = store.import_jsonl(args.path, replace=args.replace)
     print(f"imported {args.path}: {res.inserted} new, {res.replaced} replaced, {res.skipped} already stored")

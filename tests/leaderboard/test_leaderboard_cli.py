@@ -145,4 +145,8 @@ def test_a_damaged_store_is_a_one_line_error(capsys, db, tmp_path):
 def test_import_of_a_missing_file_creates_no_store(capsys, tmp_path):
     db = tmp_path / "new" / "lb.sqlite"
     code, _, err = run(capsys, "leaderboard", "import", "--db", str(db), str(tmp_path / "missing.jsonl"))
-    assert code == 2 and "no JSON Lines file at" in err and not (tmp_path / "new").exists()
+    assert code == 2 and "missing.jsonl' does not exist (or is not a file)" in err and not (tmp_path / "new").exists()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b"\n\xff\xfe\n")
+    code, _, err = run(capsys, "leaderboard", "import", "--db", str(tmp_path / "lb.sqlite"), str(bad))
+    assert code == 2 and "bad.jsonl' line 2: not UTF-8 text" in err
