@@ -435,6 +435,12 @@ class Store:
         rows = self.conn.execute("SELECT body FROM records" + where + self._ORDER, params).fetchall()
         return [Record.from_json(b) for (b,) in rows]
 
+    def values(self, column: str) -> list[Any]:
+        """The distinct stored values of one filter column (e.g. ``"dataset"``), sorted."""
+        if column not in _FILTER_COLUMNS:
+            raise StoreError(f"unknown record filter {column!r}; expected one of {', '.join(_FILTER_COLUMNS)}.")
+        return sorted(r[0] for r in self.conn.execute(f"SELECT DISTINCT {column} FROM records"))
+
     def count(self, **filters: Any) -> int:
         """Number of stored records matching ``filters`` (see :meth:`records`)."""
         where, params = self._where(filters)

@@ -110,6 +110,21 @@ def _filter_kwargs(args: argparse.Namespace) -> dict:
             "metric": args.metric, "dataset": args.dataset, "model": args.model}
 
 
+def _unknown_values(store, args: argparse.Namespace) -> str:
+    """For each filter value the store does not hold at all: what it does hold (a typo shows at once)."""
+    notes = []
+    for key, wanted in _filter_kwargs(args).items():
+        if wanted is None:
+            continue
+        stored = store.values(key)
+        missing = [v for v in (wanted if isinstance(wanted, list) else [wanted]) if v not in stored]
+        if missing:
+            option = "--protocol" if key == "protocol_version" else f"--{key}"
+            notes.append(f"\n  {option} {', '.join(map(repr, missing))}: not in the store; stored values: "
+                         f"{', '.join(map(repr, stored)) or 'none'}")
+    return "".join(notes)
+
+
 def _guard(fn):
     """Turn the package's documented user errors into one-line CLI errors (exit status 2)."""
     def wrapper(args: argparse.Namespace) -> int:
@@ -139,9 +154,9 @@ def run_show(args: argparse.Namespace) -> int:
         raise ValueError(f"--view both cannot be written as {args.format}; choose --view summary or --view aggregate.")
     with _open(args) as store:
         recs = store.protocol_records(release=args.release, **_filter_kwargs(args))  # refuses mixed protocols
-    if not recs:
-        print("no records match these filters.")
-        return 0
+        if not recs:
+            print("no records match these filters." + _unknown_values(store, args))
+            return 0
     r0 = recs[0]
     header = f"suite {r0.suite} · protocol {r0.protocol_version} · profile {r0.profile}" + \
         (f" · release {args.release}" if args.release else "")

@@ -150,3 +150,10 @@ def test_import_of_a_missing_file_creates_no_store(capsys, tmp_path):
     bad.write_bytes(b"\n\xff\xfe\n")
     code, _, err = run(capsys, "leaderboard", "import", "--db", str(tmp_path / "lb.sqlite"), str(bad))
     assert code == 2 and "bad.jsonl' line 2: not UTF-8 text" in err
+
+
+def test_a_filter_value_that_matches_nothing_lists_the_stored_values(capsys, db):
+    code, out, _ = run(capsys, "leaderboard", "show", "--db", db, "--metric", "migg", "--dataset", "shapes3d-procedural")
+    assert code == 0 and out.startswith("no records match these filters.")
+    assert "--metric 'migg': not in the store; stored values: 'infoc', 'infom', 'mig'" in out
+    assert "--dataset" not in out  # that value exists
