@@ -8,12 +8,14 @@ that raises is stored as ``failed`` records carrying the error, never dropped.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import re
 import time
 import traceback
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,8 @@ from benchmark import evaluation
 from benchmark.environment import environment
 
 EVAL_SEED = 0  # the evaluation sample and every metric's randomness are seeded with this
+CPU_THREADS = 1  # torch threads of a job on the CPU, whatever the pool size: the numbers must not depend on --jobs
+_RUN_ONLY_FIELDS = ("checkpoint_every",)
 
 
 def hyperparameter_dataset(name: str) -> str:
@@ -51,6 +55,8 @@ class Job:
     eval_samples: int
     eval_settings: dict  # EvalSettings as a dict
     discrete_latents: bool
+    # how the job runs, not what it computes: outside the identity (job_id, records)
+    checkpoint_every: int = dataclasses.field(default=0, compare=False)  # the profile's cadence; 0: at the end only
 
     @property
     def model_config_hash(self) -> str:
@@ -58,7 +64,7 @@ class Job:
 
     @property
     def job_id(self) -> str:
-        return _sha256(dataclasses.asdict(self))
+        return _sha256({k: v for k, v in dataclasses.asdict(self).items() if k not in _RUN_ONLY_FIELDS})
 
     @property
     def label(self) -> str:
@@ -100,11 +106,27 @@ class JobOutcome:
 
 
 def is_stored(job: Job, db: Path) -> bool:
-    """Whether the store at ``db`` holds every record of ``job`` (then the job has nothing to do)."""
+    """Whether the store at ``db`` holds every record of ``job``, all ``ok`` (then the job has nothing to do).
+
+    A job stored as failed is run again (its failure may have been transient: a full disk, a bad checkpoint)."""
     if not Path(db).exists():
         return False
+    ids = job.record_ids()
     with leaderboard.Store(db) as store:
-        return all(store.has(rid) for rid in job.record_ids())
+        return store.count(record_id=ids, status="ok") == len(ids)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run the block with ``n`` torch CPU threads, then restore the previous count."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def run_job(job: Job, *, out: Path, db: Path, device: str = "auto", progress: bool = True,
@@ -122,7 +144,8 @@ def run_job(job: Job, *, out: Path, db: Path, device: str = "auto", progress: bo
     timing: dict = {}
     try:
         dataset = datasets.load(job.dataset)
-        cfg = TrainConfig.from_dict({**job.train_config, "seed": job.seed, "device": device, "progress": progress})
+        cfg = TrainConfig.from_dict({**job.train_config, "seed": job.seed, "device": device, "progress": progress,
+                                     "checkpoint_every": job.checkpoint_every, "cpu_threads": CPU_THREADS})
         result = train(cfg, dataset, run_dir=run_dir, on_progress=on_progress)
         timing.update(train_seconds=result.train_seconds, steps_per_second=result.steps_per_second,
                       device=result.device, precision=result.precision)
@@ -130,8 +153,9 @@ def run_job(job: Job, *, out: Path, db: Path, device: str = "auto", progress: bo
         t0 = time.perf_counter()
         sample = dataset.evaluation_sample(job.eval_samples, seed=EVAL_SEED)
         images = dataset.images_at(sample.indices)
-        latents = encode(result.model, images)
-        recon = decode(result.model, latents)  # = reconstruct(model, images), one encoder pass fewer
+        with torch_threads(CPU_THREADS):
+            latents = encode(result.model, images)
+            recon = decode(result.model, latents)  # = reconstruct(model, images), one encoder pass fewer
         timing["encode_seconds"] = time.perf_counter() - t0
         outcomes = evaluation.evaluate_representation(sample.factors, latents, discrete=job.discrete_latents,
                                                       settings=job.settings(), seed=EVAL_SEED)
@@ -146,11 +170,14 @@ def run_job(job: Job, *, out: Path, db: Path, device: str = "auto", progress: bo
         detail = traceback.format_exc(limit=5)
         records = [_failed_record(job, m, error, detail, timing) for m in job.planned_metrics()]
         status = "failed"
-    with leaderboard.Store(db) as store:
-        store.write_job(records, replace=True, job_id=job.job_id)
-    (run_dir / "job.json").parent.mkdir(parents=True, exist_ok=True)
-    (run_dir / "job.json").write_text(json.dumps({"job": dataclasses.asdict(job), "job_id": job.job_id,
-                                                  "status": status, "error": error, "timing": timing}, indent=2))
+    with leaderboard.Store(db) as store:  # one write id per attempt: a job may be written again (a rerun)
+        store.write_job(records, replace=True, job_id=f"{job.job_id}-{uuid.uuid4().hex[:12]}")
+    try:
+        (run_dir / "job.json").parent.mkdir(parents=True, exist_ok=True)
+        (run_dir / "job.json").write_text(json.dumps({"job": dataclasses.asdict(job), "job_id": job.job_id,
+                                                      "status": status, "error": error, "timing": timing}, indent=2))
+    except OSError:  # the records are stored; the summary file is a convenience
+        pass
     return JobOutcome(job, status, time.perf_counter() - start, error, str(run_dir))
 
 

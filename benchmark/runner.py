@@ -33,14 +33,15 @@ def plan_jobs(suite: str, profile: str, *, datasets_: tuple[str, ...] | None = N
               models: tuple[str, ...] | None = None, seeds: int | None = None) -> list[Job]:
     """The jobs of ``profile`` (optionally restricted to some datasets/models, or another seed count)."""
     from benchmark.models import reference_config
+    from benchmark.models.config import GAN_MODELS
     from benchmark.training import TrainConfig
 
     module = get_suite(suite)
     if profile not in module.PROFILES:
         raise ValueError(f"profile must be one of {', '.join(map(repr, module.PROFILES))}; got {profile!r}.")
     p = module.PROFILES[profile]
-    names = tuple(datasets_ or p.datasets)
-    model_names = tuple(models or p.models)
+    names = tuple(dict.fromkeys(datasets_ or p.datasets))  # a name given twice is one set of jobs, not two
+    model_names = tuple(dict.fromkeys(models or p.models))
     unknown = [m for m in model_names if m not in module.ALL_MODELS]
     if unknown:
         raise ValueError(f"models must be among {', '.join(module.ALL_MODELS)}; got {', '.join(unknown)}.")
@@ -50,11 +51,16 @@ def plan_jobs(suite: str, profile: str, *, datasets_: tuple[str, ...] | None = N
     identity_free = _identity_free_fields()
     jobs = []
     for dataset_name in names:
-        ds = datasets.load(dataset_name)
+        try:
+            ds = datasets.load(dataset_name)
+        except (datasets.DatasetNotFoundError, datasets.DatasetIntegrityError, datasets.DatasetDownloadError) as exc:
+            raise ValueError(str(exc)) from None  # before any job runs: a one-line error, not a failed run
         for model in model_names:
             model_cfg = reference_config(model, hyperparameter_dataset(dataset_name), architecture=p.architecture,
                                          **dict(p.overrides))
-            cfg = TrainConfig(model=model_cfg, steps=p.steps, batch_size=p.batch_size,
+            gan = model in GAN_MODELS
+            cfg = TrainConfig(model=model_cfg, steps=p.steps,
+                              batch_size=p.gan_batch_size if gan and p.gan_batch_size else p.batch_size,
                               checkpoint_every=p.checkpoint_every)
             train_config = {k: v for k, v in cfg.to_dict().items() if k not in identity_free}
             train_config["model"] = {k: (list(v) if isinstance(v, tuple) else v)
@@ -64,7 +70,7 @@ def plan_jobs(suite: str, profile: str, *, datasets_: tuple[str, ...] | None = N
                     suite=suite, protocol_version=module.PROTOCOL_VERSION, profile=profile, dataset=dataset_name,
                     dataset_hash=ds.content_hash, model=model, seed=seed, train_config=train_config,
                     eval_samples=min(p.eval_samples, len(ds)), eval_settings=_settings_dict(p.eval),
-                    discrete_latents=module.is_quantized(model),
+                    discrete_latents=module.is_quantized(model), checkpoint_every=p.checkpoint_every,
                 ))
     return jobs
 
@@ -143,6 +149,16 @@ class _WorkerBars:
             self.finish(label)
 
 
+def _outcome_of(fut, job: Job, out: Path) -> JobOutcome:
+    """A finished future's outcome; a worker that died (killed, out of memory) fails its job, not the run."""
+    try:
+        return fut.result()
+    except Exception as exc:  # BrokenProcessPool, or an error that escaped run_job
+        return JobOutcome(job, "failed", 0.0, f"the worker process running it died or raised "
+                          f"({type(exc).__name__}: {exc}); rerun the suite to retry this job",
+                          str(job.run_dir(out)))
+
+
 def auto_workers(n_jobs: int, device: str = "auto") -> int:
     """Workers for ``--jobs auto``: one per CPU core (at most one per job) when training runs on the CPU, where
     single-threaded workers side by side beat one multi-threaded process on small networks (on 2 cores: 1.5x the
@@ -198,7 +214,7 @@ def run_jobs(jobs: list[Job], *, out: Path, db: Path, device: str = "auto", n_wo
                             for fut in finished:
                                 if worker_bars:
                                     worker_bars.finish(futures[fut].label)
-                                outcomes.append(fut.result())
+                                outcomes.append(_outcome_of(fut, futures[fut], out))
                                 bar.set_postfix_str(futures[fut].label)
                                 bar.update()
                 finally:

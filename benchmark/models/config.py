@@ -168,8 +168,12 @@ REFERENCE_STEPS = 200_000
 
 
 def _base_dataset(dataset: str) -> str:
-    # 'shapes3d-procedural' and 'dsprites-procedural' use the hyperparameters of their real twins.
-    return dataset.removesuffix("-procedural").replace("-", "_")
+    # 'shapes3d-procedural' and 'dsprites-procedural' use the hyperparameters of their real twins; every
+    # MPI3D variant (toy, realistic, real, complex) those of MPI3D.
+    base = dataset.removesuffix("-procedural")
+    if base.startswith("mpi3d-"):
+        base = "mpi3d"
+    return base.replace("-", "_")
 
 
 def reference_config(name: str, dataset: str = "shapes3d", **overrides: Any) -> ModelConfig:

@@ -39,7 +39,8 @@ RESULT_NAME = "train_result.json"
 
 
 class CheckpointMismatchError(ValueError):
-    """The checkpoint in the run folder was written by another configuration or dataset."""
+    """The checkpoint in the run folder was written by another configuration or dataset, is damaged, or is past
+    the requested number of steps."""
 
 
 @dataclasses.dataclass
@@ -187,8 +188,27 @@ def _check_compatible(path: Path, ckpt: dict[str, Any], cfg: TrainConfig, datase
         )
 
 
+_CHECKPOINT_KEYS = ("model", "optimizers", "step", "config", "dataset", "rng", "final_losses")
+
+
+def _load_checkpoint(path: Path) -> dict[str, Any]:
+    """The checkpoint at ``path``; a damaged one (empty, truncated, another file) is a CheckpointMismatchError."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises EOFError, RuntimeError, UnpicklingError... for damaged files
+        first = (str(exc).strip().splitlines() or [""])[0][:160]  # torch's own advice (weights_only=False) is unsafe
+        raise CheckpointMismatchError(
+            f"checkpoint {path} cannot be read ({type(exc).__name__}: {first}); it is damaged (an interrupted "
+            f"copy?). Delete it to train this run from scratch.") from None
+    missing = [k for k in _CHECKPOINT_KEYS if not isinstance(ckpt, dict) or k not in ckpt]
+    if missing:
+        raise CheckpointMismatchError(f"checkpoint {path} is not a checkpoint of this training loop (it lacks "
+                                      f"{missing}). Delete it to train this run from scratch.")
+    return ckpt
+
+
 def _save_checkpoint(path: Path, **contents: Any) -> None:
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # per process: two trainers never share a half-written file
     torch.save(contents, tmp)
     os.replace(tmp, path)  # atomic: an interruption never leaves a half-written checkpoint
 
@@ -271,9 +291,15 @@ def _train(cfg: TrainConfig, dataset, *, run_dir, evaluate, on_progress=None) ->
     # resume
     start_step, final_losses, evaluations = 0, {}, []
     latest: dict[str, torch.Tensor] = {}  # newest value of every loss part (GAN generator parts are not every step)
+    if run_dir is not None and run_dir.exists() and not run_dir.is_dir():
+        raise NotADirectoryError(f"run_dir {run_dir} is a file; pass a folder for the checkpoints.")
     if ckpt_path is not None and ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        ckpt = _load_checkpoint(ckpt_path)
         _check_compatible(ckpt_path, ckpt, cfg, dataset)
+        if int(ckpt["step"]) > cfg.steps:
+            raise CheckpointMismatchError(
+                f"checkpoint {ckpt_path} is at step {int(ckpt['step'])}, past steps={cfg.steps}; a run is never "
+                f"shortened. Use steps >= {int(ckpt['step'])} or another run folder.")
         model.load_state_dict(ckpt["model"])
         for phase, state in ckpt["optimizers"].items():
             optimizers[phase].load_state_dict(state)
@@ -304,7 +330,8 @@ def _train(cfg: TrainConfig, dataset, *, run_dir, evaluate, on_progress=None) ->
         x = get_batch(dataset, cfg.batch_size, data_rng, device, memory_format)
         latest.update(train_step(model, optimizers, x, step, noise, autocast, scaler))
         done = step + 1
-        if done % cfg.log_every == 0 or done == cfg.steps:
+        checkpoint_now = (cfg.checkpoint_every and done % cfg.checkpoint_every == 0) or done == cfg.steps
+        if done % cfg.log_every == 0 or checkpoint_now:  # never checkpoint a diverged model
             final_losses = {k: float(v) for k, v in latest.items()}
             first = next(iter(final_losses.values()))
             if not all(np.isfinite(v) for v in final_losses.values()):
@@ -323,7 +350,7 @@ def _train(cfg: TrainConfig, dataset, *, run_dir, evaluate, on_progress=None) ->
                 scores = evaluate(model)
             model.train()
             evaluations.append({"step": done, **{k: float(v) for k, v in scores.items()}})
-        if (cfg.checkpoint_every and done % cfg.checkpoint_every == 0) or done == cfg.steps:
+        if checkpoint_now:
             save(done)
     bar.close()
     seconds = time.perf_counter() - t0

@@ -12,6 +12,7 @@ import datasets
 import leaderboard
 import metrics
 from benchmark.evaluation import ALL_METRICS
+from benchmark.jobs import hyperparameter_dataset, is_stored, run_job
 from benchmark.runner import plan_jobs, run_jobs
 
 
@@ -189,12 +190,51 @@ def test_pool_skips_stored_jobs_without_starting_workers(smoke_run, monkeypatch)
     assert [o.status for o in again] == ["skipped"] * len(jobs)
 
 
-def test_pool_runs_jobs_in_worker_processes_and_stores_their_records(tmp_path):
+def test_pool_runs_jobs_in_worker_processes_and_stores_their_records(tmp_path, smoke_run):
     jobs = plan_jobs("disentanglement", "smoke")
     outcomes = run_jobs(jobs, out=tmp_path, db=tmp_path / "db.sqlite", device="cpu", n_workers=2, progress=False)
     assert sorted(o.status for o in outcomes) == ["ok"] * len(jobs)
     with leaderboard.Store(tmp_path / "db.sqlite") as store:
-        assert len(store.records()) == len(jobs) * len(ALL_METRICS)
+        pooled = {r.record_id: r.value for r in store.records()}
+    assert len(pooled) == len(jobs) * len(ALL_METRICS)
+    # the same numbers as the in-process run of the smoke_run fixture: a job's values never depend on --jobs
+    # (every job trains and encodes with the same torch thread count; they once differed in the 4th digit)
+    with leaderboard.Store(smoke_run[0] / "leaderboard.sqlite") as store:
+        sequential = {r.record_id: r.value for r in store.records()}
+    assert pooled == sequential
+
+
+def test_paper_plans_every_dataset_with_the_reference_batches():
+    from benchmark.models import reference_config
+
+    # every MPI3D variant takes MPI3D's reference values (weight decay 0.001), not an error
+    assert reference_config("qlae", hyperparameter_dataset("mpi3d-complex")).weight_decay == 0.001
+    assert reference_config("qlae", "mpi3d-toy").weight_decay == 0.001
+    jobs = plan_jobs("disentanglement", "paper", datasets_=("shapes3d-procedural",),
+                     models=("qlae", "ql_infowgan_gp", "qlae"), seeds=1)
+    assert [j.model for j in jobs] == ["qlae", "ql_infowgan_gp"]  # a name given twice is one job
+    assert {j.model: j.train_config["batch_size"] for j in jobs} == {"qlae": 128, "ql_infowgan_gp": 64}
+    assert all(j.checkpoint_every == 5000 for j in jobs)
+
+
+def test_jobs_checkpoint_at_the_profile_cadence_and_failed_jobs_are_retried(tmp_path, monkeypatch):
+    import benchmark.training as training
+
+    job = plan_jobs("disentanglement", "smoke", models=("ae",))[0]
+    seen = []
+    real_train = training.train
+    monkeypatch.setattr(training, "train", lambda cfg, *a, **k: seen.append(cfg) or real_train(cfg, *a, **k))
+    db = tmp_path / "db.sqlite"
+    assert run_job(job, out=tmp_path, db=db, device="cpu", progress=False).status == "ok"
+    assert seen[0].checkpoint_every == 10 and seen[0].cpu_threads == 1  # the profile's cadence, not 5000
+    # a job stored as failed is not "done": the rerun trains it again and replaces its records
+    with leaderboard.Store(db) as store:
+        ok = store.records()
+        store.write_job([r.replace(value=None, status="failed", error="OSError: disk full") for r in ok],
+                        replace=True)
+    assert not is_stored(job, db)
+    assert run_job(job, out=tmp_path, db=db, device="cpu", progress=False).status == "ok"
+    assert is_stored(job, db)
 
 
 def test_submit_refuses_bad_encoders_datasets_and_stores_before_any_work(tmp_path):

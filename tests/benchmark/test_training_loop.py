@@ -211,3 +211,40 @@ def test_on_progress_reports_every_log_every_steps_and_the_last_one():
     cfg = dataclasses.replace(_cfg(steps=7), log_every=3)
     train(cfg, BarDataset(), on_progress=lambda done, total, rate: calls.append((done, total, rate > 0)))
     assert calls == [(3, 7, True), (6, 7, True), (7, 7, True)]
+
+
+def test_damaged_checkpoints_shortened_runs_and_file_run_dirs_are_refused_clearly(tmp_path):
+    train(_cfg(steps=6), BarDataset(), run_dir=tmp_path / "a")
+    with pytest.raises(CheckpointMismatchError, match=r"checkpoint .*checkpoint.pt is at step 6, past steps=3; a run "
+                                                      r"is never shortened"):
+        train(_cfg(steps=3), BarDataset(), run_dir=tmp_path / "a")
+    for content in (b"", b"not a checkpoint", None):
+        run_dir = tmp_path / f"damaged{len(content) if content is not None else 'dict'}"
+        run_dir.mkdir()
+        if content is None:
+            torch.save({"weights": 1}, run_dir / CHECKPOINT_NAME)  # some other torch file
+        else:
+            (run_dir / CHECKPOINT_NAME).write_bytes(content)
+        with pytest.raises(CheckpointMismatchError, match=r"checkpoint .*checkpoint.pt (cannot be read|is not a "
+                                                          r"checkpoint of this training loop).*Delete it"):
+            train(_cfg(steps=3), BarDataset(), run_dir=run_dir)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError, match=r"run_dir .*file is a file; pass a folder"):  # before any step
+        train(_cfg(steps=3), BarDataset(), run_dir=tmp_path / "file")
+
+
+def test_a_diverged_model_is_never_checkpointed(tmp_path):
+    class LateNaNBars(BarDataset):  # finite for two batches, then NaN
+        calls = 0
+
+        def images_for_factors(self, classes, dtype=np.float32):
+            if len(classes) > 1:
+                LateNaNBars.calls += 1
+                if LateNaNBars.calls > 2:
+                    return np.full((len(classes), 1, 32, 32), np.nan, dtype=dtype)
+            return super().images_for_factors(classes, dtype)
+
+    cfg = TrainConfig(**{**_cfg(steps=6).__dict__, "log_every": 100, "checkpoint_every": 3})
+    with pytest.raises(FloatingPointError, match="training diverged at step 3"):
+        train(cfg, LateNaNBars(), run_dir=tmp_path)
+    assert not (tmp_path / CHECKPOINT_NAME).exists()
