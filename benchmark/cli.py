@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -28,11 +29,15 @@ class UsageError(Exception):
     """A user error that the CLI reports as one line (no traceback), exit status 2."""
 
 
+def check_seed(value: int, option: str) -> int:
+    """A seed stored as an int64 (records, .npz files): in [0, 2**63), or UsageError naming ``option``."""
+    if not 0 <= value < 2**63:
+        raise UsageError(f"{option} must be an integer in [0, 2**63); got {value}.")
+    return value
+
+
 def writable_file(path, option: str, *, db=None):
     """Check that file ``path`` can be written (creating its folder) and is not the store ``db``; UsageError if not."""
-    import os
-    from pathlib import Path
-
     path = Path(path)
     writable_folder(path.parent, option)
     if path.is_dir():
@@ -49,9 +54,6 @@ def writable_file(path, option: str, *, db=None):
 
 def writable_folder(path, option: str):
     """Create folder ``path`` (with its parents) and check that it is writable, or raise UsageError naming ``option``."""
-    import os
-    from pathlib import Path
-
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)

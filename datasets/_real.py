@@ -110,26 +110,28 @@ class FileFactorDataset(FactorDataset):
         an interrupted sync of the data folder) is deleted and built again once; if that is not possible
         a :class:`DatasetIntegrityError` names it.
         """
-        problem = None
-        for attempt in range(2):
-            if not cache.exists():
-                build()
+        def load() -> tuple[np.ndarray | None, str]:
             try:
                 arr = np.load(cache, mmap_mode="r")
             except (OSError, ValueError, EOFError) as exc:
-                problem = f"it cannot be read: {exc}"
+                return None, f"it cannot be read: {exc}"
+            if arr.shape == shape and arr.dtype == np.uint8:
+                return arr, ""
+            return None, f"it holds {arr.dtype} {arr.shape}, expected uint8 {shape}"
+
+        if not cache.exists():
+            build()
+        arr, problem = load()
+        if arr is None and cache.is_file():  # damaged: rebuild it once
+            try:
+                cache.unlink()
+            except OSError:
+                pass
             else:
-                if arr.shape == shape and arr.dtype == np.uint8:
-                    return arr
-                problem = f"it holds {arr.dtype} {arr.shape}, expected uint8 {shape}"
-                del arr
-            if attempt == 0 and cache.is_file():
-                try:
-                    cache.unlink()
-                    continue
-                except OSError:
-                    break
-            break
+                build()
+                arr, problem = load()
+        if arr is not None:
+            return arr
         raise DatasetIntegrityError(
             f"{self.name}: {what} {cache} is not usable ({problem}). It is derived from {self.path}: delete it "
             f"and load the dataset again to rebuild it."

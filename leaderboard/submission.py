@@ -57,6 +57,29 @@ def _file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def check_latent_array(latents: np.ndarray, what: str, *, n_samples: int, max_latents: int = 4096) -> np.ndarray:
+    """``latents`` as float64 (n_samples, n_latents) after the checks every submission passes, or SubmissionError.
+
+    Real numbers only (not bool, complex, strings or objects), 2D with ``n_samples`` rows and 1 to
+    ``max_latents`` columns (a guard against a transposed array), finite. ``what`` names the array.
+    """
+    if latents.dtype.kind not in "fiu":
+        raise SubmissionError(f"{what} must hold real numbers; got dtype {latents.dtype}.")
+    if latents.ndim != 2:
+        raise SubmissionError(f"{what} must be 2D with shape (n_samples, n_latents); got shape {latents.shape}.")
+    if latents.shape[0] != n_samples:
+        raise SubmissionError(f"{what} must have {n_samples} rows (one per input of the evaluation sample); got "
+                              f"shape {latents.shape}.")
+    if not 1 <= latents.shape[1] <= max_latents:
+        raise SubmissionError(f"{what} must have between 1 and {max_latents} columns; got shape {latents.shape}.")
+    lat = latents.astype(np.float64)
+    bad = np.argwhere(~np.isfinite(lat))
+    if bad.size:
+        raise SubmissionError(f"{what} contains NaN or infinity (first at row {int(bad[0, 0])}, "
+                              f"column {int(bad[0, 1])}).")
+    return lat
+
+
 def load_submitted_latents(path: str | os.PathLike[str], *, n_samples: int, expected_sample_hash: str,
                            max_latents: int = 4096) -> SubmittedLatents:
     """Read and validate a submission ``.npz`` (never unpickles anything).
@@ -119,22 +142,7 @@ def load_submitted_latents(path: str | os.PathLike[str], *, n_samples: int, expe
         raise SubmissionError(f"{where}: sample_hash {found_hash!r} does not match this dataset's evaluation sample "
                               f"{expected_sample_hash!r}; encode the sample written by `python -m benchmark "
                               f"eval-sample` for this dataset and protocol.")
-    if latents.dtype.kind not in "fiu" or latents.dtype.kind == "b":
-        raise SubmissionError(f"{where}: 'latents' must hold real numbers; got dtype {latents.dtype}.")
-    if latents.ndim != 2:
-        raise SubmissionError(f"{where}: 'latents' must be 2D with shape (n_samples, n_latents); got shape "
-                              f"{latents.shape}.")
-    if latents.shape[0] != n_samples:
-        raise SubmissionError(f"{where}: 'latents' must have {n_samples} rows (one per input of the evaluation "
-                              f"sample); got shape {latents.shape}.")
-    if not 1 <= latents.shape[1] <= max_latents:
-        raise SubmissionError(f"{where}: 'latents' must have between 1 and {max_latents} columns; got shape "
-                              f"{latents.shape}.")
-    lat = latents.astype(np.float64)
-    bad = np.argwhere(~np.isfinite(lat))
-    if bad.size:
-        raise SubmissionError(f"{where}: 'latents' contains NaN or infinity (first at row {int(bad[0, 0])}, "
-                              f"column {int(bad[0, 1])}).")
+    lat = check_latent_array(latents, f"{where}: 'latents'", n_samples=n_samples, max_latents=max_latents)
     return SubmittedLatents(lat, found_hash, _file_sha256(p), str(p))
 
 

@@ -10,9 +10,8 @@ factor traversals. Errors print one line and exit with 2.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from benchmark.cli import UsageError, writable_folder
+from benchmark.cli import UsageError, writable_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -98,7 +97,7 @@ def run_grid(args: argparse.Namespace) -> int:
 
     if not args.out.endswith(".png"):
         raise UsageError(f"--out must name a .png file; got {args.out!r}.")
-    writable_folder(Path(args.out).parent, "--out")
+    writable_file(args.out, "--out")
     try:
         ds = datasets.load(args.name, root=args.root)
         if not isinstance(ds, datasets.FactorDataset):

@@ -12,7 +12,7 @@ import argparse
 import os
 from pathlib import Path
 
-from benchmark.cli import UsageError, writable_file
+from benchmark.cli import UsageError, check_seed, writable_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,8 +43,7 @@ def run(args: argparse.Namespace) -> int:
         if args.profile not in disentanglement.PROFILES:
             raise UsageError(f"--profile must be one of {', '.join(disentanglement.PROFILES)}; got {args.profile!r}.")
     writable_file(out, "--out")  # before the rendering work
-    if not 0 <= args.seed < 2**63:  # stored as an int64 in the .npz
-        raise UsageError(f"--seed must be an integer in [0, 2**63); got {args.seed}.")
+    check_seed(args.seed, "--seed")  # stored as an int64 in the .npz
     try:
         ds = datasets.load(args.name, root=args.root)
         if args.profile is not None:

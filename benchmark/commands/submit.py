@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.cli import UsageError, check_store
+from benchmark.cli import UsageError, check_seed, check_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,8 +55,7 @@ def run(args: argparse.Namespace) -> int:
     profile = args.profile or module.DEFAULT_PROFILE
     if profile not in module.PROFILES:
         raise UsageError(f"--profile must be one of {', '.join(module.PROFILES)}; got {profile!r}.")
-    if not 0 <= args.seed < 2**63:
-        raise UsageError(f"--seed must be an integer in [0, 2**63); got {args.seed}.")
+    check_seed(args.seed, "--seed")
     if not args.name.strip():
         raise UsageError("--name must not be empty.")
     check_store(args.db)  # before the encoding work, not after it
@@ -122,24 +121,17 @@ def _encode_with(spec: str, images: np.ndarray, batch_size: int = 256) -> np.nda
         raise UsageError(f"--encoder {spec!r} is a {type(fn).__name__}, not a function.")
     chunks = []
     for start in range(0, len(images), batch_size):
+        batch = images[start:start + batch_size]
         try:
-            out = fn(images[start:start + batch_size])
+            out = fn(batch)
             if all(hasattr(out, a) for a in ("detach", "cpu", "numpy")):
                 out = out.detach().cpu().numpy()
             out = np.asarray(out)
         except Exception as exc:
             raise UsageError(f"--encoder {spec!r} raised {type(exc).__name__}: {exc} (on images {start} to "
-                             f"{start + batch_size - 1}); nothing is stored.") from None
-        if out.dtype.kind not in "fiu":  # complex, bool, strings, objects: not a real-valued representation
-            raise submission.SubmissionError(f"encoder {spec!r} must return real numbers; got dtype {out.dtype}.")
-        out = out.astype(np.float64)
-        if out.ndim != 2 or out.shape[0] != min(batch_size, len(images) - start):
-            raise submission.SubmissionError(
-                f"encoder {spec!r} must return an array of shape (batch, n_latents); got shape {out.shape} for a "
-                f"batch of {min(batch_size, len(images) - start)} images.")
-        chunks.append(out)
-    latents = np.concatenate(chunks)
-    if not np.isfinite(latents).all():
-        row = int(np.argwhere(~np.isfinite(latents))[0, 0])
-        raise submission.SubmissionError(f"encoder {spec!r} returned NaN or infinity (first at row {row}).")
-    return latents
+                             f"{start + len(batch) - 1}); nothing is stored.") from None
+        # per batch, so that a wrong shape names the batch; the whole array is checked as a file's would be
+        chunks.append(submission.check_latent_array(out, f"the output of encoder {spec!r} for images {start} to "
+                                                          f"{start + len(batch) - 1}", n_samples=len(batch)))
+    return submission.check_latent_array(np.concatenate(chunks), f"the output of encoder {spec!r}",
+                                         n_samples=len(images))

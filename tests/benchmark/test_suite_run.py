@@ -242,11 +242,17 @@ def test_submit_refuses_bad_encoders_datasets_and_stores_before_any_work(tmp_pat
         "import numpy as np\n"
         "def raises(x):\n    raise RuntimeError('model weights not found')\n"
         "def complexout(x):\n    return np.ones((len(x), 2)) * (1 + 1j)\n"
+        "def flat(x):\n    return np.ones(len(x))\n"
+        "def nan(x):\n    return np.full((len(x), 2), np.nan)\n"
         "notcallable = 3\n")
     (tmp_path / "badimport.py").write_text("raise RuntimeError('boom at import')\n")
     base = ["submit", "--profile", "smoke", "--dataset", "dsprites-procedural-32px", "--name", "M", "--db", "db.sqlite"]
     for spec, expected in [("encs:raises", "--encoder 'encs:raises' raised RuntimeError: model weights not found"),
-                           ("encs:complexout", "encoder 'encs:complexout' must return real numbers; got dtype complex128"),
+                           ("encs:complexout", "the output of encoder 'encs:complexout' for images 0 to 255 must hold "
+                                               "real numbers; got dtype complex128"),
+                           ("encs:flat", "the output of encoder 'encs:flat' for images 0 to 255 must be 2D with shape "
+                                         "(n_samples, n_latents); got shape (256,)"),
+                           ("encs:nan", "contains NaN or infinity (first at row 0, column 0)"),
                            ("encs:notcallable", "--encoder 'encs:notcallable' is a int, not a function"),
                            ("badimport:f", "cannot be imported: RuntimeError: boom at import")]:
         r = _cli(*base, "--encoder", spec, cwd=tmp_path)
