@@ -308,22 +308,28 @@ def _fmt(v, digits: int) -> str:
     return str(v)
 
 
+def _percent(confidence) -> str:
+    """``0.95`` -> ``95%``, ``0.995`` -> ``99.5%`` (the intervals' column title and footnote)."""
+    return f"{float(confidence) * 100:g}%"
+
+
 def _display(df: pd.DataFrame, digits: int) -> tuple[list[str], list[list[str]]]:
     kind = df.attrs.get("kind")
     f = lambda v: _fmt(v, digits)  # noqa: E731
     iv = lambda lo, hi: "—" if _fmt(lo, digits) == "—" else f"[{f(lo)}, {f(hi)}]"  # noqa: E731
+    ci = f"{_percent(df.attrs.get('confidence', 0.95))} CI"
     if kind == "summary":
-        head = ["model", "dataset", "metric", "IQM", "95% CI", "mean", "seeds", "failed"]
+        head = ["model", "dataset", "metric", "IQM", ci, "mean", "seeds", "failed"]
         rows = [[r.model, r.dataset, r.metric, f(r.iqm), iv(r.ci_low, r.ci_high), f(r.mean),
                  f"{r.n_seeds}{' (<5)' if r.few_seeds else ''}", str(r.n_failed)] for r in df.itertuples()]
     elif kind == "aggregate":
-        head = ["metric", "rank", "model", "IQM", "95% CI", "rank interval", "tied with", "datasets", "runs"]
+        head = ["metric", "rank", "model", "IQM", ci, "rank interval", "tied with", "datasets", "runs"]
         rows = [[r.metric, f(r.rank), r.model, f(r.iqm), iv(r.ci_low, r.ci_high),
                  "—" if r.rank_low is pd.NA or r.rank_low is None else f"{r.rank_low}–{r.rank_high}",
                  f(r.tied_with), str(r.n_datasets) + ("" if r.complete else " (incomplete)"),
                  f"{r.n_runs}{' (<5 seeds)' if r.few_seeds else ''}"] for r in df.itertuples()]
     elif kind == "compare":
-        head = ["metric", "dataset", "P(A>B)", "95% CI", "Mann-Whitney p", "n_A", "n_B"]
+        head = ["metric", "dataset", "P(A>B)", ci, "Mann-Whitney p", "n_A", "n_B"]
         rows = [[r.metric, r.dataset, f(r.p_improve), iv(r.ci_low, r.ci_high), f(r.p_value), str(r.n_a), str(r.n_b)]
                 for r in df.itertuples()]
     else:
@@ -366,6 +372,6 @@ def format_table(df: pd.DataFrame, fmt: str = "table", *, digits: int = 3) -> st
         out.append("(no records match)")
     note = []
     if "seed" in df.attrs and df.attrs.get("kind"):
-        note.append(f"{int(df.attrs['confidence'] * 100)}% stratified bootstrap, {df.attrs['reps']} reps, "
+        note.append(f"{_percent(df.attrs['confidence'])} stratified bootstrap, {df.attrs['reps']} reps, "
                     f"seed {df.attrs['seed'] if df.attrs['seed'] is not None else '(caller generator)'}")
     return "\n".join(out + ([""] + note if note else [])) + "\n"

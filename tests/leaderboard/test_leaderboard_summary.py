@@ -134,6 +134,15 @@ def test_format_table_all_formats(synth, rec):
         lb.format_table(df, "xml")
 
 
+def test_format_table_labels_intervals_with_their_confidence(synth):
+    recs = synth()
+    text = lb.format_table(lb.summarize(recs, reps=100, confidence=0.9))
+    assert text.splitlines()[0].split()[4:6] == ["90%", "CI"] and "90% stratified bootstrap" in text
+    agg = lb.format_table(lb.aggregate_across_datasets(recs, reps=100, confidence=0.995), "markdown")
+    assert agg.splitlines()[0].split(" | ")[4] == "99.5% CI"
+    assert "| 95% CI |" in lb.format_table(lb.compare(recs, *sorted({r.model for r in recs})[:2], reps=100), "markdown")
+
+
 def test_summarize_accepts_a_store_table(tmp_path, synth):
     with lb.Store(tmp_path / "lb.sqlite") as s:
         s.write_job(synth())
