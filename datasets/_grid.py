@@ -34,6 +34,7 @@ def sample_grid(ds: FactorDataset, rows: int = 8, cols: int = 8, seed: int = 0) 
 
 def traversal_grid(ds: FactorDataset, cols: int = 10, seed: int = 0) -> np.ndarray:
     """One row per factor: that factor swept over ``cols`` evenly spaced classes, the others fixed."""
+    cols = _check_int(cols, "cols", min_value=1)
     base = ds.sample_factors(1, _as_rng(seed))[0]
     rows = []
     for k, size in enumerate(ds.factor_sizes):

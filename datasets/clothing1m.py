@@ -112,6 +112,9 @@ class Clothing1M(LabelledDataset):
                                         f"classes, expected {len(self.classes)}.")
         key_file, kv_file = SPLITS[self.split]
         keys = _read_lines(self.folder / key_file, self.name)
+        if not keys:
+            raise DatasetIntegrityError(f"clothing1m: {self.folder / key_file} lists no images; the file is truncated. "
+                                        f"Replace it from the original archive.")
         table = _read_kv(self.folder / kv_file, self.name, len(self.classes))
         missing = [k for k in keys if k not in table]
         if missing:

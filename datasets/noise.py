@@ -225,7 +225,11 @@ def asymmetric_noise(labels: Any, rate: float, mapping: Mapping[int, int], *, nu
     """
     if not isinstance(mapping, Mapping) or not mapping:
         raise ValueError(f"mapping must be a non-empty dict {{clean class: noisy class}}; got {mapping!r}.")
-    pairs = {int(a): int(b) for a, b in mapping.items()}
+    pairs = {}
+    for a, b in mapping.items():
+        if any(isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) for v in (a, b)):
+            raise TypeError(f"mapping entries must be integer classes {{clean class: noisy class}}; got {a!r} -> {b!r}.")
+        pairs[int(a)] = int(b)
     if num_classes is None:
         y_arr = np.asarray(labels)
         top = max(max(pairs), max(pairs.values()), int(y_arr.max()) if y_arr.size else 0)

@@ -101,6 +101,8 @@ def test_noise_argument_errors():
         symmetric_noise([0.5, 1.0], 0.2)
     with pytest.raises(ValueError, match=r"mapping entries must be classes in \[0, 9\]; got 3 -> 12"):
         asymmetric_noise(LABELS, 0.2, {3: 12}, num_classes=10)
+    with pytest.raises(TypeError, match=r"mapping entries must be integer classes .*; got 2.5 -> 0"):
+        asymmetric_noise(LABELS, 0.2, {2.5: 0}, num_classes=10)  # was read as class 2
     with pytest.raises(ValueError, match=r"method must be one of 'exact', 'transition'; got 'random'"):
         pair_flip_noise(LABELS, 0.2, method="random")
 

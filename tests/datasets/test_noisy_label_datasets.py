@@ -79,6 +79,9 @@ def test_clothing1m_errors(clothing_root):
     with pytest.raises(DatasetIntegrityError, match=r"1 keys of .*clean_val_key_list.txt have no label in "
                                                     r".*clean_label_kv.txt \(first: 'images/7/70/unknown.jpg'\)"):
         Clothing1M(clothing_root, "clean_val")
+    (folder / "clean_val_key_list.txt").write_text("\n")
+    with pytest.raises(DatasetIntegrityError, match=r"clean_val_key_list.txt lists no images; the file is truncated"):
+        Clothing1M.verify_layout(clothing_root, progress=False)
     (folder / "noisy_label_kv.txt").write_text("images/0/00/a.jpg 14\n")
     with pytest.raises(DatasetIntegrityError, match=r"noisy_label_kv.txt line 1 has label 14; expected 0..13"):
         Clothing1M(clothing_root)

@@ -157,3 +157,19 @@ def test_render_and_batch_size_refuse_what_would_come_back_wrong():
     for bad, error in ((0, ValueError), (-1, ValueError), ("8", TypeError), (None, TypeError)):
         with pytest.raises(error, match="batch_size must be an integer"):
             load("dsprites-procedural", batch_size=bad)
+
+
+def test_traversal_grid_sweeps_one_factor_per_row_and_refuses_no_columns():
+    from datasets._grid import traversal_grid
+
+    ds = ProceduralShapes3D()
+    picture = traversal_grid(ds, cols=4, seed=1)
+    assert picture.shape == (len(ds.factor_sizes) * 66 + 2, 4 * 66 + 2, 3)
+    # row k, column c is the image of the base classes with factor k set to c's evenly spaced class
+    base = ds.sample_factors(1, np.random.default_rng(1))[0]
+    classes = base.copy()
+    classes[0] = ds.factor_sizes[0] - 1
+    last = ds.images_for_factors(classes[None], dtype=np.uint8)[0].transpose(1, 2, 0)
+    assert np.array_equal(picture[2:66, 2 + 3 * 66:66 + 3 * 66], last)
+    with pytest.raises(ValueError, match=r"cols must be an integer >= 1; got 0"):
+        traversal_grid(ds, cols=0)
