@@ -86,11 +86,38 @@ def worker_threads(n_workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(n_workers, 1))
 
 
+PARENT_POLL_SECONDS = 1.0  # how often a helper process checks that the run that started it is alive
+
+
+def _exit_with_parent(poll: float = PARENT_POLL_SECONDS) -> None:
+    """Make this helper process (pool worker, progress manager) exit soon after its parent dies.
+
+    Without it, killing the ``run`` process with SIGKILL (or the OOM killer) leaves the workers
+    training and the manager idling, orphaned, until killed by hand. A daemon thread polls the parent
+    pid (portable, unlike Linux's PR_SET_PDEATHSIG); the worker's job resumes from its last
+    checkpoint on the next run, and a store write in flight is rolled back by SQLite.
+    """
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _worker_init(threads: int) -> None:
-    """Give each worker its share of the cores, for torch and for the numba metric kernels alike."""
+    """Give each worker its share of the cores, for torch and for the numba metric kernels alike, and
+    tie its life to the run's."""
     import numba
     import torch
 
+    _exit_with_parent()
     torch.set_num_threads(threads)
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
 
@@ -105,8 +132,12 @@ def _run_in_worker(job: Job, out: str, db: str, device: str, progress_queue=None
 
 def _start_manager(ctx):
     """A manager process for the progress queue, or None where one cannot start (then only the jobs bar shows)."""
+    from multiprocessing.managers import SyncManager
+
+    manager = SyncManager(ctx=ctx)
     try:
-        return ctx.Manager()
+        manager.start(_exit_with_parent)
+        return manager
     except (OSError, EOFError):  # e.g. a main module that spawn cannot re-import (a script read from stdin)
         return None
 

@@ -266,3 +266,45 @@ def test_submit_refuses_bad_encoders_datasets_and_stores_before_any_work(tmp_pat
     assert r.returncode == 2 and "--seed must be an integer in [0, 2**63)" in r.stderr
     r = _cli("run", "--profile", "smoke", "--out", "o", "--db", "notsql.sqlite", cwd=tmp_path)
     assert r.returncode == 2 and "--db 'notsql.sqlite'" in r.stderr and not (tmp_path / "o" / "runs").exists()
+
+
+ORPHAN_SCRIPT = """
+import multiprocessing as mp, os, signal, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from benchmark import runner
+
+if __name__ == "__main__":
+    ctx = mp.get_context("spawn")
+    manager = runner._start_manager(ctx)
+    pool = ProcessPoolExecutor(1, mp_context=ctx, initializer=runner._worker_init, initargs=(1,))
+    worker = pool.submit(os.getpid).result()
+    pool.submit(time.sleep, 120)  # a job still running when the run dies
+    print(worker, manager._process.pid, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads process states from /proc")
+def test_workers_and_the_progress_manager_exit_when_the_run_is_killed(tmp_path):
+    import time
+
+    script = tmp_path / "orphan.py"
+    script.write_text(ORPHAN_SCRIPT)
+    log = tmp_path / "orphan.log"  # a file, not a pipe: orphans holding a pipe would keep run() waiting
+    with open(log, "w") as out:
+        done = subprocess.run([sys.executable, str(script)], stdout=out, stderr=subprocess.STDOUT, timeout=120)
+    assert done.returncode == -9, log.read_text()
+    helpers = [int(p) for p in log.read_text().split()]
+    assert len(helpers) == 2
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in helpers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in helpers), "helper processes outlived the killed run"
