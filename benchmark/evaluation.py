@@ -42,8 +42,8 @@ class EvalSettings:
     dci_estimator: str = "gbt"  # 'gbt' (disentanglement_lib) or 'random_forest' (faster)
     test_size: float = 1 / 3  # held-out fraction for DCI, SAP and explicitness
     # DCI fits K tree ensembles, by far the slowest part of an evaluation (18 s for 10,000 x 12 continuous
-    # latents with random forests on one core): score it on the first dci_samples images of the sample
-    # (None: all of them); the other metrics always use the whole sample.
+    # latents with random forests on one core): score it on a seeded random subset of dci_samples images
+    # of the sample (None: all of them); the other metrics always use the whole sample.
     dci_samples: int | None = None
 
     def __post_init__(self) -> None:
@@ -70,8 +70,20 @@ def metric_version(metric: str) -> str:
 
 
 def _dci_samples(settings: EvalSettings, n_samples: int) -> int:
-    """How many of the first evaluation images DCI is fitted and scored on."""
+    """How many of the evaluation images DCI is fitted and scored on."""
     return n_samples if settings.dci_samples is None else min(n_samples, settings.dci_samples)
+
+
+def _dci_rows(settings: EvalSettings, n_samples: int, seed: int) -> np.ndarray | slice:
+    """The rows of the evaluation sample DCI uses: all, or a seeded random subset of ``dci_samples``.
+
+    Not the first rows: evaluation samples list their images in dataset order, so a prefix holds only the
+    first classes of the slowest-varying factors (dSprites' first 2,000 of 10,000: one shape of three).
+    """
+    n_dci = _dci_samples(settings, n_samples)
+    if n_dci == n_samples:
+        return slice(None)
+    return np.sort(np.random.default_rng(seed).choice(n_samples, n_dci, replace=False))
 
 
 def metric_params(metric: str, *, settings: EvalSettings, n_samples: int, seed: int) -> dict:
@@ -85,7 +97,11 @@ def metric_params(metric: str, *, settings: EvalSettings, n_samples: int, seed: 
     if family == "mig":
         return {**base, "num_bins": 20}
     if family == "dci":
-        return {"n_samples": _dci_samples(settings, int(n_samples)), "estimator": settings.dci_estimator, "test_size": settings.test_size,
+        n_dci = _dci_samples(settings, int(n_samples))
+        # a subset is a random one (see _dci_rows); records of the first-rows subset of earlier versions
+        # had no "subset" key, so they are never taken for these
+        subset = {} if n_dci == n_samples else {"subset": "seeded random"}
+        return {"n_samples": n_dci, **subset, "estimator": settings.dci_estimator, "test_size": settings.test_size,
                 "random_state": seed}
     if family == "sap":
         return {**base, "continuous_factors": False, "test_size": settings.test_size, "random_state": seed}
@@ -155,10 +171,10 @@ def _compute_family(family: str, s: np.ndarray, z: np.ndarray, *, discrete: bool
         r = metrics.mig(s, z, num_bins=20)
         return {"mig": (r.score, {"per_factor": r.per_factor.tolist(), "mutual_info": r.mutual_info.tolist()})}
     if family == "dci":
-        n_dci = _dci_samples(settings, s.shape[0])
+        rows = _dci_rows(settings, s.shape[0], seed)
         # all the cores this process may use (numba's count: the suite's workers set it to their share);
         # the fitted trees do not depend on n_jobs
-        r = metrics.dci(s[:n_dci], z[:n_dci], estimator=settings.dci_estimator, test_size=settings.test_size,
+        r = metrics.dci(s[rows], z[rows], estimator=settings.dci_estimator, test_size=settings.test_size,
                         random_state=seed, n_jobs=numba.get_num_threads(), progress=False)
         comp = {"importance": r.importance.tolist(), "informativeness_train": r.informativeness_train,
                 "per_factor_informativeness": r.per_factor_informativeness.tolist()}

@@ -195,12 +195,21 @@ def _failed_record(job: Job, metric: str, error: str, detail: str, timing: dict)
                               provenance="measured")
 
 
+def plotted_images(n_images: int, n: int = 500) -> np.ndarray:
+    """Indices of the evaluation images the plots show (the first 8 reconstructed, the first one traversed,
+    all ``n`` setting the traversal ranges): drawn across the sample, seeded. The sample is in dataset order,
+    so its first images share the classes of the slowest-varying factors (dSprites' first 500: one shape, one
+    scale)."""
+    return np.random.default_rng(EVAL_SEED).permutation(n_images)[:n]
+
+
 def _save_plots(visualize, model, dataset, images, latents, sample, outcomes, run_dir: Path) -> None:
     plots = run_dir / "plots"
     plots.mkdir(parents=True, exist_ok=True)
-    visualize.save_reconstruction_grid(model, images[:8], plots / "reconstructions.png",
+    shown = plotted_images(len(images))
+    visualize.save_reconstruction_grid(model, images[shown[:8]], plots / "reconstructions.png",
                                        title=f"{dataset.name}: top originals, bottom reconstructions")
-    visualize.save_traversal_grid(model, images[0], images[:500], plots / "traversals.png",
+    visualize.save_traversal_grid(model, images[shown[0]], images[shown], plots / "traversals.png",
                                   title=f"{dataset.name}: latent traversals")
     scores = {o.metric: o for o in outcomes if o.metric in ("infom", "infoc") and o.status == "ok"}
     if len(scores) == 2:

@@ -116,7 +116,10 @@ class ModelConfig:
 # configs/params/<model>/<dataset>.yaml for the per-dataset values, configs/train_gan.yaml for the GAN optimizer.
 _GAN_OPTIM = {"lr": 2e-4, "betas": (0.0, 0.9)}  # configs/train_gan.yaml: optim.learning_rate, beta1, beta2
 REFERENCE_HPARAMS: dict[str, dict[str, dict[str, Any]]] = {
-    "qlae": {  # params/quantized_ae/*.yaml: l2 0.1, 0.001 on MPI3D; dsprites: params/quantized_ae/fixed/quantized_ae_dsprites.yaml
+    # params/quantized_ae/{shapes3d,mpi3d}.yaml: l2 0.1, 0.001 on MPI3D, quantization and commitment 0.01. dSprites has
+    # only the older params/quantized_ae/fixed/quantized_ae_dsprites.yaml: its l2 0.1 is taken, its quantization and
+    # commitment 0.001 are not (the newer files and the issue use 0.01 on every dataset).
+    "qlae": {
         "shapes3d": {"weight_decay": 0.1},
         "mpi3d": {"weight_decay": 0.001},
         "dsprites": {"weight_decay": 0.1},

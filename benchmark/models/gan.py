@@ -54,7 +54,9 @@ class InfoWGANGP(Autoencoder):
 
     # --- phases ---
     def phases(self, step: int) -> tuple[str, ...]:
-        if step % self.cfg.critic_steps_per_generator_step == 0:
+        """The critic steps every step; the generator after every n-th critic step (steps n-1, 2n-1, ...), as the
+        reference's ``(step + 1) % generator_step_period == 0``."""
+        if (step + 1) % self.cfg.critic_steps_per_generator_step == 0:
             return ("critic", "generator")
         return ("critic",)
 

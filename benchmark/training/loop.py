@@ -139,6 +139,7 @@ def _rng_states(data_rng: np.random.Generator, noise: torch.Generator) -> dict[s
     states = {
         "data": data_rng.bit_generator.state,
         "noise": noise.get_state(),
+        "noise_device": noise.device.type,  # its state's format is the device's (CPU: mt19937, CUDA: Philox)
         "torch": torch.get_rng_state(),
         "python": random.getstate(),
     }
@@ -147,9 +148,26 @@ def _rng_states(data_rng: np.random.Generator, noise: torch.Generator) -> dict[s
     return states
 
 
-def _set_rng_states(states: dict[str, Any], data_rng: np.random.Generator, noise: torch.Generator) -> None:
+def _set_rng_states(states: dict[str, Any], data_rng: np.random.Generator, noise: torch.Generator, *,
+                    seed: int, step: int) -> None:
+    """Restore the random streams of a checkpoint.
+
+    ``device`` may change on resume (CUDA -> CPU and back), but a generator's state only fits a generator of
+    its own device type. Then the model-noise stream restarts from a seed derived from (seed, step), so the
+    run goes on deterministically; it is not the stream an uninterrupted run on one device would have drawn.
+    """
     data_rng.bit_generator.state = states["data"]
-    noise.set_state(states["noise"])
+    saved = states["noise"]
+    saved_device = states.get("noise_device")  # absent in checkpoints of suite versions before it was stored
+    if saved_device == noise.device.type or (saved_device is None and saved.numel() == noise.get_state().numel()):
+        noise.set_state(saved)
+    else:
+        import warnings
+
+        noise.manual_seed(int(np.random.SeedSequence([seed, step, 1]).generate_state(1)[0]))
+        warnings.warn(f"the checkpoint's model-noise generator was saved on {saved_device or 'another device'} and this "
+                      f"run resumes on {noise.device.type}: the noise stream restarts from a seed derived from (seed "
+                      f"{seed}, step {step}); the results differ from an uninterrupted run on one device.", stacklevel=2)
     torch.set_rng_state(states["torch"])
     random.setstate(states["python"])
     if "torch_cuda" in states and torch.cuda.is_available() and len(states["torch_cuda"]) == torch.cuda.device_count():
@@ -305,8 +323,8 @@ def _train(cfg: TrainConfig, dataset, *, run_dir, evaluate, on_progress=None) ->
             optimizers[phase].load_state_dict(state)
         if ckpt.get("scaler"):
             scaler.load_state_dict(ckpt["scaler"])
-        _set_rng_states(ckpt["rng"], data_rng, noise)
         start_step, final_losses = int(ckpt["step"]), dict(ckpt["final_losses"])
+        _set_rng_states(ckpt["rng"], data_rng, noise, seed=cfg.seed, step=start_step)
         latest = {k: torch.tensor(v) for k, v in final_losses.items()}
         evaluations = list(ckpt.get("evaluations", []))
 

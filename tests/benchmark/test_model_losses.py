@@ -168,7 +168,8 @@ def test_bio_ae_loss_composition():
 def test_gan_losses_and_phase_schedule(name):
     x = _batch()
     model = _model(name, gradient_penalty_weight=3.0, latent_weight=7.0, critic_steps_per_generator_step=3)
-    assert [model.phases(s) for s in range(4)] == [("critic", "generator"), ("critic",), ("critic",), ("critic", "generator")]
+    # the reference: the generator steps when (step + 1) % period == 0, after the period's critic steps
+    assert [model.phases(s) for s in range(6)] == [("critic",), ("critic",), ("critic", "generator")] * 2
     loss, p = model.loss("critic", x, torch.Generator().manual_seed(0))
     extra = loss - (-p["wasserstein"] + 3.0 * p["gradient_penalty"] + 7.0 * p["latent_critic"])
     if name == "infowgan_gp":

@@ -14,6 +14,7 @@ import metrics
 from benchmark.evaluation import ALL_METRICS
 from benchmark.jobs import hyperparameter_dataset, is_stored, run_job
 from benchmark.runner import plan_jobs, run_jobs
+from benchmark.suites.disentanglement import ALL_MODELS
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +216,10 @@ def test_paper_plans_every_dataset_with_the_reference_batches():
     assert [j.model for j in jobs] == ["qlae", "ql_infowgan_gp"]  # a name given twice is one job
     assert {j.model: j.train_config["batch_size"] for j in jobs} == {"qlae": 128, "ql_infowgan_gp": 64}
     assert all(j.checkpoint_every == 5000 for j in jobs)
+    every = plan_jobs("disentanglement", "paper", datasets_=("shapes3d-procedural",), seeds=1)
+    assert {j.model for j in every} == set(ALL_MODELS)  # the ablations are part of the paper's protocol
+    assert {j.model: j.train_config["model"]["weight_decay"] for j in every if j.model.startswith("qlae")} == {
+        "qlae": 0.1, "qlae_no_weight_decay": 0.0, "qlae_global_codebook": 0.1}
 
 
 def test_jobs_checkpoint_at_the_profile_cadence_and_failed_jobs_are_retried(tmp_path, monkeypatch):
@@ -308,3 +313,14 @@ def test_workers_and_the_progress_manager_exit_when_the_run_is_killed(tmp_path):
     while any(_alive(p) for p in helpers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(p) for p in helpers), "helper processes outlived the killed run"
+
+
+def test_plots_show_images_from_across_the_evaluation_sample():
+    from benchmark.jobs import plotted_images
+
+    sample = datasets.load("dsprites-procedural-32px").evaluation_sample(4000, seed=0)
+    shown = plotted_images(4000)
+    assert len(set(shown.tolist())) == 500 and np.array_equal(shown, plotted_images(4000))
+    shapes_reconstructed = set(sample.factors[shown[:8], 0].tolist())
+    scales_for_ranges = set(sample.factors[shown, 1].tolist())
+    assert len(shapes_reconstructed) >= 2 and len(scales_for_ranges) == 6  # the first 500 rows: one shape, one scale

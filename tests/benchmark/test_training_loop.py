@@ -66,6 +66,32 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, name):
     assert sa["rng"]["data"] == sb["rng"]["data"] and torch.equal(sa["rng"]["noise"], sb["rng"]["noise"])
 
 
+def test_a_run_checkpointed_on_another_device_resumes_with_a_derived_noise_stream(tmp_path):
+    """``device`` may change on resume, but a CUDA generator's state (Philox: 16 bytes) does not fit a CPU one."""
+    cfg = _cfg("beta_vae")  # draws model noise every step
+    first = train(TrainConfig(**{**cfg.__dict__, "steps": 3}), BarDataset(), run_dir=tmp_path / "a")
+    ckpt = torch.load(tmp_path / "a" / CHECKPOINT_NAME, weights_only=True)
+    assert ckpt["rng"]["noise_device"] == "cpu"
+    ckpt["rng"]["noise"], ckpt["rng"]["noise_device"] = torch.zeros(16, dtype=torch.uint8), "cuda"  # as CUDA saves it
+    runs = []
+    for folder in ("b", "c"):
+        (tmp_path / folder).mkdir()
+        torch.save(ckpt, tmp_path / folder / CHECKPOINT_NAME)
+        with pytest.warns(UserWarning, match=r"saved on cuda and this run resumes on cpu: the noise stream restarts "
+                                             r"from a seed derived from \(seed 3, step 3\)"):
+            runs.append(train(cfg, BarDataset(), run_dir=tmp_path / folder))
+    assert runs[0].start_step == 3 and runs[0].steps == 6
+    _assert_same_state(runs[0].model, runs[1].model)  # deterministic
+    assert first.start_step == 0
+    # a checkpoint of an older version (no noise_device) whose state fits is restored as before
+    del ckpt["rng"]["noise_device"]
+    ckpt["rng"]["noise"] = torch.load(tmp_path / "a" / CHECKPOINT_NAME, weights_only=True)["rng"]["noise"]
+    (tmp_path / "d").mkdir()
+    torch.save(ckpt, tmp_path / "d" / CHECKPOINT_NAME)
+    straight = train(cfg, BarDataset(), run_dir=tmp_path / "e")
+    _assert_same_state(straight.model, train(cfg, BarDataset(), run_dir=tmp_path / "d").model)
+
+
 def test_same_seed_same_numbers_other_seed_other_numbers():
     a = train(_cfg(steps=3), BarDataset())
     b = train(_cfg(steps=3), BarDataset())
