@@ -180,6 +180,11 @@ class Store:
         The store file; created (with its folder) if missing.
     timeout : float, default 120
         Seconds a writer waits for another writer's transaction before giving up.
+    readonly : bool or None, default None
+        Open for reading only. ``None``: read-only when the file exists in a folder this user may not
+        write (a published store on a read-only mount): SQLite's WAL mode needs the folder for its
+        ``-wal``/``-shm`` files, so such a store is opened as immutable (no writer can exist there). Writing
+        methods of a read-only store raise :class:`StoreError`.
 
     Raises
     ------
@@ -189,9 +194,14 @@ class Store:
         The file is not an SQLite database, or not a leaderboard store.
     """
 
-    def __init__(self, path: str | os.PathLike[str] = DEFAULT_DB, *, timeout: float = 120.0) -> None:
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_DB, *, timeout: float = 120.0,
+                 readonly: bool | None = None) -> None:
         self.path = Path(path)
         self.timeout = float(timeout)
+        folder_writable = os.access(self.path.parent, os.W_OK | os.X_OK) or not self.path.parent.exists()
+        self.readonly = (self.path.exists() and not folder_writable) if readonly is None else bool(readonly)
+        if self.readonly and not self.path.is_file():
+            raise StoreError(f"no leaderboard store at {str(self.path)!r} to open read-only; pass an existing .sqlite file.")
         self.backup_path: Path | None = None  # set when opening migrated an older schema
         if self.path.is_dir():
             raise StoreError(f"store path {str(self.path)!r} is a folder; expected an SQLite file such as "
@@ -202,10 +212,17 @@ class Store:
             if head != _SQLITE_MAGIC:
                 raise StoreError(f"{str(self.path)!r} is not an SQLite database (its first bytes are {head[:16]!r}); "
                                  f"pass the leaderboard .sqlite file with --db, or a new path to create one.")
-        else:
+        elif not self.readonly:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn: sqlite3.Connection | None = sqlite3.connect(str(self.path), timeout=self.timeout,
-                                                                isolation_level=None)
+        target, uri = str(self.path), False
+        if self.readonly:
+            # immutable where no writer can exist (folder not writable) and no WAL holds un-checkpointed commits
+            wal = self.path.with_name(self.path.name + "-wal")
+            immutable = not folder_writable and not wal.exists()
+            target = f"{self.path.resolve().as_uri()}?mode=ro{'&immutable=1' if immutable else ''}"
+            uri = True
+        self._conn: sqlite3.Connection | None = sqlite3.connect(target, timeout=self.timeout, isolation_level=None,
+                                                                uri=uri)
         try:
             self._open()
         except BaseException:
@@ -236,6 +253,13 @@ class Store:
         self._refuse_newer(self._version())
         if self._version() == 0:
             self._refuse_foreign()
+        if self.readonly:
+            version = self._version()
+            if version != SCHEMA_VERSION:
+                what = "is empty" if version == 0 else f"has schema version {version}, which needs migrating to {SCHEMA_VERSION}"
+                raise StoreError(f"the read-only store {str(self.path)!r} {what}; copy it to a folder you can write "
+                                 f"and open the copy (a migration writes).")
+            return
         self._retry_locked(lambda: c.execute("PRAGMA journal_mode = WAL").fetchone())
         c.execute("PRAGMA synchronous = FULL")
         c.execute("PRAGMA foreign_keys = ON")
@@ -318,6 +342,11 @@ class Store:
                                      f"{self.timeout:.0f} s ({what}); retry when the other writer is done.") from None
                 time.sleep(0.05)
 
+    def _check_writable(self, action: str) -> None:
+        if self.readonly:
+            raise StoreError(f"cannot {action}: the store {str(self.path)!r} is open read-only (its folder is not "
+                             f"writable, or readonly=True). Copy it to a folder you can write and use the copy.")
+
     def _begin(self) -> None:
         """Start a write transaction (waits for other writers up to ``timeout``)."""
         self._retry_locked(lambda: self.conn.execute("BEGIN IMMEDIATE"), "waiting for the write lock")
@@ -341,6 +370,7 @@ class Store:
         JobResult
             Counts of inserted, replaced and skipped records.
         """
+        self._check_writable("write records")
         recs = _as_records(records, "write_job")
         seen: dict[str, Record] = {}
         for r in recs:
@@ -503,6 +533,7 @@ class Store:
         dict
             ``name, created_at, n_records, record_ids_sha256, filters``.
         """
+        self._check_writable(f"freeze release {name!r}")
         if not isinstance(name, str) or not name.strip():
             raise StoreError(f"release name must be a non-empty string; got {name!r}.")
         where, params = self._where(filters)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -262,3 +263,68 @@ def test_hostile_names_are_stored_verbatim_and_never_executed(tmp_path, rec, nam
     with Store(tmp_path / "b.sqlite") as s:
         s.import_jsonl(tmp_path / "out.jsonl")
         assert s.records()[0].model == name
+
+
+@contextlib.contextmanager
+def _read_only_folder(folder):
+    """Make ``folder`` unwritable for this process: chmod for a normal user; root ignores modes, so chattr +i."""
+    import os
+    import subprocess
+
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        undo = lambda: folder.chmod(0o755)  # noqa: E731
+    else:
+        done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot make a folder read-only for root here: {done.stderr.strip()}")
+        undo = lambda: subprocess.run(["chattr", "-i", str(folder)], check=True)  # noqa: E731
+    try:
+        assert not os.access(folder, os.W_OK)
+        yield folder
+    finally:
+        undo()
+
+
+def test_a_store_in_a_read_only_folder_is_read_and_refuses_writes(tmp_path, rec, capsys):
+    from benchmark.cli import main
+
+    folder = tmp_path / "published"
+    folder.mkdir()
+    path = folder / "lb.sqlite"
+    stored = [rec(train_seed=i, value=0.1 * i) for i in range(3)]
+    with Store(path) as s:
+        s.write_job(stored)
+        s.release("v1")
+    assert sorted(p.name for p in folder.iterdir()) == ["lb.sqlite"]  # WAL files are gone after a clean close
+    before = path.read_bytes()
+    with _read_only_folder(folder):
+        with Store(path) as s:  # SQLite alone cannot open it: WAL mode wants to create lb.sqlite-shm here
+            assert s.readonly
+            assert sorted(r.record_id for r in s.records()) == sorted(r.record_id for r in stored)
+            assert len(s.release_records("v1")) == 3 and s.verify() == []
+            with pytest.raises(StoreError, match=r"cannot write records: the store .*lb.sqlite' is open read-only"):
+                s.write_job([rec(train_seed=9)])
+            with pytest.raises(StoreError, match=r"cannot freeze release 'v2': .* is open read-only"):
+                s.release("v2")
+        assert main(["leaderboard", "show", "--db", str(path)]) == 0
+        assert "mig" in capsys.readouterr().out
+    assert path.read_bytes() == before
+
+
+def test_readonly_store_in_a_writable_folder(tmp_path, rec):
+    path = tmp_path / "lb.sqlite"
+    with pytest.raises(StoreError, match=r"no leaderboard store at .*lb.sqlite' to open read-only"):
+        Store(path, readonly=True)
+    assert not path.exists()
+    with Store(path) as s:
+        s.write_job([rec()])
+    with Store(path, readonly=True) as s:
+        assert s.count() == 1
+        with pytest.raises(StoreError, match="is open read-only"):
+            s.write_job([rec(train_seed=1)])
+    with Store(path) as s:
+        assert not s.readonly and s.count() == 1
+    _write_v1(tmp_path / "old.sqlite", [rec()], source="measured")
+    with pytest.raises(StoreError, match=r"has schema version 1, which needs migrating to 2; copy it to a folder"):
+        Store(tmp_path / "old.sqlite", readonly=True)
