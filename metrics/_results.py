@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 METRIC_VERSIONS: dict[str, str] = {
-    "infomec": "1.0",
+    "infomec": "1.1",  # 1.1: continuous latents standardised (centred) before the kNN estimate, as the reference
     "mig": "1.0",
     "dci": "1.0",
     "sap": "1.0",
@@ -56,10 +56,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _freeze(arr: Any) -> Any:
-    if isinstance(arr, np.ndarray):
-        arr.setflags(write=False)
-    return arr
+def _frozen_copy(arr: np.ndarray) -> np.ndarray:
+    """A read-only copy: a result never aliases (nor freezes) an array its caller still holds."""
+    out = arr.copy()
+    out.setflags(write=False)
+    return out
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,9 @@ class MetricResult:
     def __post_init__(self) -> None:
         # Arrays in a frozen result must not be mutable through the back door.
         for f in dataclasses.fields(self):
-            _freeze(getattr(self, f.name))
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                object.__setattr__(self, f.name, _frozen_copy(value))
 
     def to_dict(self) -> dict[str, Any]:
         """All fields as plain Python types (floats, ints, nested lists, dicts)."""

@@ -27,7 +27,11 @@ __all__ = [
     "check_choice",
     "check_bool",
     "check_random_state",
+    "check_mutual_info",
     "first_nonfinite_row",
+    "pow2_exponents",
+    "pow2_rescaled",
+    "standardized",
 ]
 
 _FINITE_CHUNK_ROWS = 1 << 16  # rows per chunk of the NaN/inf scan: bounded temporary memory
@@ -126,10 +130,56 @@ def check_sources(sources: Any, *, name: str = "sources", min_samples: int = 1) 
                 f"{name} must hold integer class labels; got non-integer value {arr[row, col].item()!r} at row {row}, "
                 f"column {col}. Label-encode each factor first, e.g. np.unique(col, return_inverse=True)[1]."
             )
+        # whole-number floats outside int64 would wrap on conversion and merge classes (2**63 -> -2**63)
+        outside = np.flatnonzero(((arr < -(2.0**63)) | (arr >= 2.0**63)).any(axis=1))
+        if outside.size:
+            row = int(outside[0])
+            col = int(np.flatnonzero((arr[row] < -(2.0**63)) | (arr[row] >= 2.0**63))[0])
+            raise ValueError(
+                f"{name} holds whole numbers as floats, converted to int64 labels; got {arr[row, col].item()!r} at row "
+                f"{row}, column {col}, outside the int64 range. Label-encode each factor first, e.g. "
+                f"np.unique(col, return_inverse=True)[1]."
+            )
         arr = arr.astype(np.int64)
     elif arr.dtype.kind == "b":
         arr = arr.astype(np.int64)
     return arr
+
+
+def pow2_rescaled(x: np.ndarray) -> np.ndarray:
+    """``x`` as float64 with each column multiplied by a power of two that brings its largest |value| into [0.5, 1).
+
+    Exact (barring results below the normal range), so scale-invariant statistics (standardised values,
+    correlations, kurtosis, tree splits) come out bit for bit the same, while moments of values near the float
+    maximum no longer overflow (1e200 ** 2) and those of tiny values no longer underflow.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    return np.ldexp(x, -pow2_exponents(x)) if x.size else x
+
+
+def pow2_exponents(x: np.ndarray) -> np.ndarray:
+    """Per column of a 2D array, the exponent e with max |value| = m * 2**e, m in [0.5, 1) (0 for a zero column);
+    ``np.ldexp(x, -e)`` is :func:`pow2_rescaled` (apply the same e to a test set)."""
+    return np.frexp(np.abs(np.asarray(x, dtype=np.float64)).max(axis=0))[1]
+
+
+def standardized(x: np.ndarray) -> np.ndarray:
+    """Columns centred and scaled to unit (population) variance, as ``sklearn.preprocessing.StandardScaler``
+    (a constant column becomes 0), without overflow for values near the float maximum."""
+    x = pow2_rescaled(x)
+    std = x.std(axis=0)
+    return (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
+
+
+def check_mutual_info(mutual_info: Any, n_factors: int, n_latents: int) -> np.ndarray:
+    """A precomputed (n_factors, n_latents) mutual-information matrix in nats: finite, non-negative; a float64 copy."""
+    mi = np.array(check_latents(mutual_info, name="mutual_info"), dtype=np.float64)  # a copy: never the caller's array
+    if mi.shape != (n_factors, n_latents):
+        raise ValueError(f"mutual_info must have shape (n_factors, n_latents) = ({n_factors}, {n_latents}); "
+                         f"got shape {mi.shape}.")
+    if (mi < 0).any():
+        raise ValueError(f"mutual_info must be non-negative (nats); got minimum {float(mi.min())}.")
+    return mi
 
 
 def check_consistent_samples(**arrays: np.ndarray | None) -> int:

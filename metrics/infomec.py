@@ -23,7 +23,10 @@ from metrics._validation import (
     check_latents,
     check_random_state,
     check_sources,
+    pow2_rescaled,
+    standardized,
 )
+from metrics._split import random_state_param
 from metrics.mutual_info import encode_sources, mutual_info_matrix
 
 __all__ = ["infomec", "normalized_mutual_info"]
@@ -31,24 +34,34 @@ __all__ = ["infomec", "normalized_mutual_info"]
 # Settings of the two reference variants (qlae_infomec.md §1.3).
 VARIANTS = {
     "standalone": {"n_neighbors": 10, "activity_threshold": 1 / 20, "discrete_activity": "range",
-                   "infoe_features": "auto"},
+                   "infoe_features": "auto", "standardize_for_mi": True},
     "training": {"n_neighbors": 3, "activity_threshold": 1 / 8, "discrete_activity": "threshold",
-                 "infoe_features": "standardize"},
+                 "infoe_features": "standardize", "standardize_for_mi": False},
 }
 
 
 def normalized_mutual_info(sources, latents, *, discrete_latents: bool, n_neighbors: int = 10,
-                           random_state=0) -> np.ndarray:
+                           random_state=0, standardize: bool = True) -> np.ndarray:
     """NMI[i, j] = I(s_i; z_j) / H(s_i), shape (K, L), as InfoMEC computes it.
 
     Discrete latents: each distinct value is a category, plug-in MI. Continuous latents: kNN
-    estimator (Ross 2014) with ``n_neighbors``. Rows of constant factors (H = 0) are 0.
+    estimator (Ross 2014) with ``n_neighbors``, on latents centred and scaled to unit variance first
+    (``standardize``, the standalone reference's StandardScaler: the estimator's tie-breaking jitter,
+    1e-10 * max(1, mean|z| / std), would otherwise grow with a latent's offset). Rows of constant
+    factors (H = 0) are 0.
     """
     s_codes, _ = encode_sources(sources)
     if discrete_latents:
-        mi, h = mutual_info_matrix(s_codes, latents, bins=None, return_entropy=True)
+        try:
+            mi, h = mutual_info_matrix(s_codes, latents, bins=None, return_entropy=True)
+        except ValueError as exc:
+            if "contingency tables" not in str(exc):
+                raise
+            raise ValueError(f"{str(exc).split(' With bins=None')[0]} Integer latents are scored as discrete codes by "
+                             f"default: pass discrete_latents=False to score them as continuous values.") from None
     else:
-        mi, h = mutual_info_matrix(s_codes, latents, estimator="knn", n_neighbors=n_neighbors,
+        z = standardized(latents) if standardize else latents
+        mi, h = mutual_info_matrix(s_codes, z, estimator="knn", n_neighbors=n_neighbors,
                                    random_state=random_state, return_entropy=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         nmi = np.where(h[:, None] > 0, mi / h[:, None], 0.0)
@@ -178,8 +191,8 @@ def infomec(
         raise ValueError(
             f"sources must have at least one non-constant factor; all {s.shape[1]} factors are constant."
         )
-    nmi = normalized_mutual_info(codes, z, discrete_latents=discrete_latents,
-                                 n_neighbors=settings["n_neighbors"], random_state=rng)
+    nmi = normalized_mutual_info(codes, z, discrete_latents=discrete_latents, n_neighbors=settings["n_neighbors"],
+                                 random_state=rng, standardize=settings["standardize_for_mi"])
     active = _active_latents(z, discrete_latents, settings)
     infom_per_latent, counted, infoc_terms = _modularity_compactness(nmi[varying], active)
     infom = float(infom_per_latent[counted].mean()) if counted.any() else 0.0
@@ -197,7 +210,7 @@ def infomec(
 
     params = {"discrete_latents": discrete_latents, "variant": variant, **settings,
               "infoe_features_resolved": features, "max_iter": max_iter,
-              "random_state": random_state if isinstance(random_state, (int, type(None))) else "generator"}
+              "random_state": random_state_param(random_state)}
     return InfoMECResult(
         infom=infom, infoe=infoe, infoc=infoc, nmi=nmi, active=active, infoe_per_factor=infoe_per_factor,
         infom_per_latent=infom_per_latent, infoc_per_factor=infoc_per_factor,
@@ -255,7 +268,7 @@ def _explicitness(z: np.ndarray, y: np.ndarray, n_classes: int, features: str, m
     if features == "onehot":
         x = OneHotEncoder(handle_unknown="ignore").fit_transform(z)
     else:
-        x = StandardScaler().fit_transform(z.astype(np.float64))
+        x = StandardScaler().fit_transform(pow2_rescaled(z))  # exact powers of two first: no overflow near float max
     model = LogisticRegression(C=np.inf, class_weight="balanced", solver="lbfgs", max_iter=max_iter, tol=1e-4)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

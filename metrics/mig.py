@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from metrics._results import METRIC_VERSIONS, MIGResult
-from metrics._validation import check_consistent_samples, check_int, check_latents, check_sources
+from metrics._validation import check_consistent_samples, check_int, check_latents, check_mutual_info, check_sources
 from metrics.mutual_info import entropy, mutual_info_matrix
 
 __all__ = ["mig"]
@@ -66,11 +66,7 @@ def mig(sources, latents, *, num_bins: int = 20, mutual_info: np.ndarray | None 
     if mutual_info is None:
         mi, h = mutual_info_matrix(s, z, bins=num_bins, return_entropy=True)
     else:
-        mi = np.asarray(mutual_info, dtype=np.float64)
-        if mi.shape != (s.shape[1], z.shape[1]):
-            raise ValueError(
-                f"mutual_info must have shape (n_factors, n_latents) = {(s.shape[1], z.shape[1])}; got shape {mi.shape}."
-            )
+        mi = check_mutual_info(mutual_info, s.shape[1], z.shape[1])
         h = entropy(s)
     varying = h > 0
     if not varying.any():

@@ -13,7 +13,7 @@ import numpy as np
 
 from metrics._results import METRIC_VERSIONS, ModularityExplicitnessResult
 from metrics._split import DEFAULT_TEST_SIZE, random_state_param, seed_from, train_test
-from metrics._validation import check_int, check_latents, check_random_state
+from metrics._validation import check_int, check_mutual_info, check_random_state, pow2_exponents
 
 __all__ = ["modularity_explicitness"]
 
@@ -124,18 +124,14 @@ def modularity_explicitness(
 
         mi = np.asarray(mutual_info_matrix(s_tr, z_tr, bins=num_bins), dtype=np.float64)
     else:
-        mi = np.asarray(check_latents(mutual_info, name="mutual_info"), dtype=np.float64)
-        if mi.shape != (n_factors, n_latents):
-            raise ValueError(
-                f"mutual_info must have shape (n_factors, n_latents) = ({n_factors}, {n_latents}); "
-                f"got shape {mi.shape}."
-            )
-        if (mi < 0).any():
-            raise ValueError(f"mutual_info must be non-negative (nats); got minimum {float(mi.min())}.")
+        mi = check_mutual_info(mutual_info, n_factors, n_latents)
     per_latent, modularity = _modularity_from_mutual_info(mi)
 
-    x_tr = np.asarray(z_tr, dtype=np.float64)
-    x_te = np.asarray(z_te, dtype=np.float64)
+    # standardised with the training set's statistics; rescaled by powers of two first (exact), so that values
+    # near the float maximum do not overflow the variance (which silently gave explicitness 0.5)
+    exponent = pow2_exponents(z_tr)
+    x_tr = np.ldexp(np.asarray(z_tr, dtype=np.float64), -exponent)
+    x_te = np.ldexp(np.asarray(z_te, dtype=np.float64), -exponent)
     mean = x_tr.mean(axis=0)
     std = x_tr.std(axis=0)
     std = np.where(std > 0, std, 1.0)

@@ -30,6 +30,7 @@ from metrics._validation import (
     check_random_state,
     check_sources,
     first_nonfinite_row,
+    pow2_rescaled,
 )
 
 __all__ = ["mutual_info_matrix", "entropy", "encode_sources", "bin_edges"]
@@ -144,7 +145,10 @@ def mutual_info_matrix(
     estimator : {"plugin", "knn"}, default="plugin"
         "knn" is the continuous-discrete nearest-neighbour estimator (Ross 2014), equal to
         ``sklearn.feature_selection.mutual_info_classif(z_j[:, None], s_k, n_neighbors=...)`` up
-        to its random tie-breaking jitter; ``bins`` is then ignored.
+        to its random tie-breaking jitter; ``bins`` is then ignored. Two documented differences:
+        a constant latent gets 0 (scikit-learn returns the jitter's noise), and neighbour counts
+        are exact where scikit-learn's brute-force distances round (about 1e-15), which shifts
+        its estimate for classes of about 2 * n_neighbors members or fewer.
     n_neighbors : int >= 1, default=3
         Neighbours for ``estimator="knn"`` (scikit-learn's default is 3; InfoMEC uses 10).
     random_state : int, Generator or None, default=0
@@ -196,6 +200,8 @@ def mutual_info_matrix(
         mi = _knn_matrix(s, z, n_neighbors, check_random_state(random_state), parallel)
         return (mi, entropy(s)) if return_entropy else mi
     bins = _check_bins(bins, n)
+    if bins is not None:
+        _check_spans(z, lo, hi)
     source_pair, sizes = _source_codes(s, parallel)
     if bins is None:
         lat_codes, lat_sizes = _label_encode(z)
@@ -226,6 +232,21 @@ def _check_bins(bins, n: int):
             f"Pass more samples or fewer bins."
         )
     return bins
+
+
+def _check_spans(z: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+    """Equal-width bins need max - min of every latent column to be finite in the column's dtype."""
+    if z.dtype.kind != "f":
+        return
+    with np.errstate(over="ignore"):
+        span = hi - lo
+    wide = np.flatnonzero(~np.isfinite(span))
+    if wide.size:
+        j = int(wide[0])
+        wider = " or pass float64 latents" if z.dtype != np.float64 else ""
+        raise ValueError(
+            f"latents column {j} spans [{lo[j]:.6g}, {hi[j]:.6g}], a range that overflows {z.dtype}, so no equal-width "
+            f"bins can be formed; rescale the latents (e.g. divide each column by its largest |value|){wider}.")
 
 
 def _entropy_from_counts(counts: np.ndarray) -> float:
@@ -404,9 +425,12 @@ def _knn_matrix(s: np.ndarray, z: np.ndarray, n_neighbors: int, rng: np.random.G
     n, n_latents = z.shape
     (src, offset), n_classes = _source_codes(s)
     codes = src - offset  # int64; classes in the range that never occur are empty and change nothing
-    x = z.astype(np.float64)
-    # As scikit-learn's mutual_info_classif: scale each continuous column to unit variance
-    # (without centring) and add 1e-10 * max(1, mean|x|) Gaussian jitter to break ties.
+    # Powers of two first (exact: the same values as without, but no overflow of the variance of values near
+    # the float maximum, nor underflow of tiny ones). Then, as scikit-learn's mutual_info_classif: scale each
+    # continuous column to unit variance (without centring) and add 1e-10 * max(1, mean|x|) Gaussian jitter
+    # to break ties.
+    x = pow2_rescaled(z)
+    constant = (x == x[:1]).all(axis=0)
     std = x.std(axis=0)
     x = x / np.where(std == 0, 1.0, std)
     x += 1e-10 * np.maximum(1.0, np.mean(np.abs(x), axis=0)) * rng.standard_normal(size=x.shape)
@@ -422,4 +446,5 @@ def _knn_matrix(s: np.ndarray, z: np.ndarray, n_neighbors: int, rng: np.random.G
     with np.errstate(divide="ignore", invalid="ignore"):
         mi = table[used.astype(np.int64)] + (terms[..., 1] - terms[..., 2] - terms[..., 3]) / used
     out[used > 0] = np.maximum(0.0, mi[used > 0])
+    out[:, constant] = 0.0  # a constant latent carries no information (the estimate is jitter noise)
     return out

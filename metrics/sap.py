@@ -18,12 +18,14 @@ from metrics._validation import (
     check_latents,
     check_random_state,
     check_sources,
+    pow2_exponents,
 )
 
 __all__ = ["sap"]
 
 _VAR_EPS = 1e-12  # a latent with variance below this predicts nothing (disentanglement_lib's guard)
 _SVC_C = 0.01
+_SVC_MAX_ABS = 1e60  # liblinear spins without end from ~1e80 (measured); far below, it finishes in ms
 
 
 def sap(
@@ -162,14 +164,16 @@ def _continuous_matrix(s: np.ndarray, z: np.ndarray) -> np.ndarray:
     n = s.shape[0]
     if n < 2:
         return np.zeros((z.shape[1], s.shape[1]))
-    zc = z - z.mean(axis=0)
+    exponent = pow2_exponents(z)
+    zc = np.ldexp(z, -exponent)  # exact: the mean of values near the float maximum would overflow
+    zc = zc - zc.mean(axis=0)
     sc = s - s.mean(axis=0)
     z_peak = np.abs(zc).max(axis=0)
     s_peak = np.abs(sc).max(axis=0)
     zc = zc / np.where(z_peak > 0, z_peak, 1.0)
     sc = sc / np.where(s_peak > 0, s_peak, 1.0)
     with np.errstate(over="ignore"):
-        var_z_raw = (zc**2).sum(axis=0) / (n - 1) * z_peak**2  # the guard uses the unscaled variance
+        var_z_raw = np.ldexp((zc**2).sum(axis=0) / (n - 1) * z_peak**2, 2 * exponent)  # the guard: unscaled variance
     norm_z = np.sqrt((zc**2).sum(axis=0))
     norm_s = np.sqrt((sc**2).sum(axis=0))
     denom = norm_z[:, None] * norm_s[None, :]
@@ -189,6 +193,12 @@ def _discrete_matrix(s_tr: np.ndarray, z_tr: np.ndarray, s_te: np.ndarray, z_te:
     out = np.zeros((n_latents, n_factors))
     x_tr = np.asarray(z_tr, dtype=np.float64)
     x_te = np.asarray(z_te, dtype=np.float64)
+    peak = float(np.abs(x_tr).max(initial=0.0))
+    if peak > _SVC_MAX_ABS:
+        raise ValueError(
+            f"latents holds values up to {peak:.3g} in absolute value; discrete SAP fits LinearSVC(C={_SVC_C}) on the raw "
+            f"latents (as disentanglement_lib), whose solver does not finish beyond about 1e80 and whose score depends on "
+            f"the scale. Rescale the latents to at most {_SVC_MAX_ABS:.0e} (e.g. divide each by its largest |value|).")
     for j in range(n_latents):
         for k in range(n_factors):
             seed = seed_from(rng)

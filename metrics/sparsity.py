@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from metrics._results import METRIC_VERSIONS, SparsityResult
-from metrics._validation import check_float, check_latents
+from metrics._validation import check_float, check_latents, pow2_rescaled
 
 __all__ = ["sparsity"]
 
@@ -129,7 +129,8 @@ def sparsity(latents: Any, *, threshold: float = 1e-2) -> SparsityResult:
     kurt = np.zeros(n_latents)
     varying = value_range > 0
     if varying.any():
-        centred = z[:, varying] - z[:, varying].mean(axis=0)
+        centred = pow2_rescaled(z[:, varying])  # exact; the mean of values near the float maximum would overflow
+        centred = centred - centred.mean(axis=0)
         centred = centred / np.abs(centred).max(axis=0)
         m2 = (centred**2).mean(axis=0)
         kurt[varying] = np.where(m2 > 0, (centred**4).mean(axis=0) / np.where(m2 > 0, m2, 1.0) ** 2 - 3.0, 0.0)
