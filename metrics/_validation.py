@@ -29,7 +29,6 @@ __all__ = [
     "check_random_state",
     "check_mutual_info",
     "first_nonfinite_row",
-    "pow2_exponents",
     "pow2_rescaled",
     "standardized",
 ]
@@ -146,21 +145,20 @@ def check_sources(sources: Any, *, name: str = "sources", min_samples: int = 1) 
     return arr
 
 
-def pow2_rescaled(x: np.ndarray) -> np.ndarray:
-    """``x`` as float64 with each column multiplied by a power of two that brings its largest |value| into [0.5, 1).
+def pow2_rescaled(x: np.ndarray, like: np.ndarray | None = None) -> np.ndarray:
+    """``x`` as float64 with each column multiplied by a power of two that brings the largest |value| of that
+    column of ``like`` (default: ``x``; pass the training set to rescale a test set alike) into [0.5, 1).
 
     Exact (barring results below the normal range), so scale-invariant statistics (standardised values,
     correlations, kurtosis, tree splits) come out bit for bit the same, while moments of values near the float
     maximum no longer overflow (1e200 ** 2) and those of tiny values no longer underflow.
     """
     x = np.asarray(x, dtype=np.float64)
-    return np.ldexp(x, -pow2_exponents(x)) if x.size else x
-
-
-def pow2_exponents(x: np.ndarray) -> np.ndarray:
-    """Per column of a 2D array, the exponent e with max |value| = m * 2**e, m in [0.5, 1) (0 for a zero column);
-    ``np.ldexp(x, -e)`` is :func:`pow2_rescaled` (apply the same e to a test set)."""
-    return np.frexp(np.abs(np.asarray(x, dtype=np.float64)).max(axis=0))[1]
+    ref = x if like is None else np.asarray(like, dtype=np.float64)
+    if ref.size == 0:
+        return x
+    _, exponent = np.frexp(np.abs(ref).max(axis=0))  # max = m * 2**exponent, m in [0.5, 1); 0 for a zero column
+    return np.ldexp(x, -exponent)
 
 
 def standardized(x: np.ndarray) -> np.ndarray:

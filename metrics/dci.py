@@ -13,7 +13,7 @@ import numpy as np
 
 from metrics._results import METRIC_VERSIONS, DCIResult
 from metrics._split import DEFAULT_TEST_SIZE, random_state_param, seed_from, train_test
-from metrics._validation import check_choice, check_int, check_random_state, pow2_exponents
+from metrics._validation import check_choice, check_int, check_random_state, pow2_rescaled
 
 __all__ = ["dci"]
 
@@ -135,9 +135,7 @@ def dci(
 
     # Powers of two per latent (the training set's), exact: trees split the same, but values near the float
     # maximum no longer overflow the standardisation below or scikit-learn's float32 copy of X.
-    exponent = pow2_exponents(z_tr)
-    x_tr = np.ldexp(np.asarray(z_tr, dtype=np.float64), -exponent)
-    x_te = np.ldexp(np.asarray(z_te, dtype=np.float64), -exponent)
+    x_tr, x_te = pow2_rescaled(z_tr), pow2_rescaled(z_te, like=z_tr)
     if estimator == "random_forest":
         mean = x_tr.mean(axis=0)
         std = x_tr.std(axis=0)

@@ -27,7 +27,7 @@ from metrics._validation import (
     standardized,
 )
 from metrics._split import random_state_param
-from metrics.mutual_info import encode_sources, mutual_info_matrix
+from metrics.mutual_info import TableTooLargeError, encode_sources, mutual_info_matrix
 
 __all__ = ["infomec", "normalized_mutual_info"]
 
@@ -54,11 +54,9 @@ def normalized_mutual_info(sources, latents, *, discrete_latents: bool, n_neighb
     if discrete_latents:
         try:
             mi, h = mutual_info_matrix(s_codes, latents, bins=None, return_entropy=True)
-        except ValueError as exc:
-            if "contingency tables" not in str(exc):
-                raise
-            raise ValueError(f"{str(exc).split(' With bins=None')[0]} Integer latents are scored as discrete codes by "
-                             f"default: pass discrete_latents=False to score them as continuous values.") from None
+        except TableTooLargeError as exc:
+            raise TableTooLargeError(exc.detail, "Integer latents are scored as discrete codes by default: pass "
+                                     "discrete_latents=False to score them as continuous values.") from None
     else:
         z = standardized(latents) if standardize else latents
         mi, h = mutual_info_matrix(s_codes, z, estimator="knn", n_neighbors=n_neighbors,

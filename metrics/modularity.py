@@ -13,7 +13,7 @@ import numpy as np
 
 from metrics._results import METRIC_VERSIONS, ModularityExplicitnessResult
 from metrics._split import DEFAULT_TEST_SIZE, random_state_param, seed_from, train_test
-from metrics._validation import check_int, check_mutual_info, check_random_state, pow2_exponents
+from metrics._validation import check_int, check_mutual_info, check_random_state, pow2_rescaled
 
 __all__ = ["modularity_explicitness"]
 
@@ -129,9 +129,7 @@ def modularity_explicitness(
 
     # standardised with the training set's statistics; rescaled by powers of two first (exact), so that values
     # near the float maximum do not overflow the variance (which silently gave explicitness 0.5)
-    exponent = pow2_exponents(z_tr)
-    x_tr = np.ldexp(np.asarray(z_tr, dtype=np.float64), -exponent)
-    x_te = np.ldexp(np.asarray(z_te, dtype=np.float64), -exponent)
+    x_tr, x_te = pow2_rescaled(z_tr), pow2_rescaled(z_te, like=z_tr)
     mean = x_tr.mean(axis=0)
     std = x_tr.std(axis=0)
     std = np.where(std > 0, std, 1.0)

@@ -54,6 +54,15 @@ _MAX_TABLE_CELLS = 50_000_000
 _SMALL_TABLE_CELLS = 1 << 19
 
 
+class TableTooLargeError(ValueError):
+    """The plug-in estimator's contingency tables would be too large; ``detail`` says by how much, the message
+    adds ``advice`` (callers with other options, such as ``infomec``, give their own)."""
+
+    def __init__(self, detail: str, advice: str) -> None:
+        super().__init__(f"{detail} {advice}")
+        self.detail = detail
+
+
 def encode_sources(sources) -> tuple[np.ndarray, np.ndarray]:
     """Map each factor column to class codes 0..n_k-1 and return (codes, n_classes).
 
@@ -323,11 +332,11 @@ def _run_joint_kernel(source_pair, sizes, latents, edges, nbins, tol, parallel):
     total = int(group_sizes.sum())
     cells = n_latents * total * max_bins
     if cells > _MAX_TABLE_CELLS:
-        raise ValueError(
+        raise TableTooLargeError(
             f"the contingency tables would need {cells:,} cells (latents with up to {max_bins} categories or bins "
-            f"times factors with up to {int(sizes.max())} classes); expected at most {_MAX_TABLE_CELLS:,}. With "
-            f"bins=None every distinct latent value is a category: use bins=20 or estimator='knn' for continuous latents."
-        )
+            f"times factors with up to {int(sizes.max())} classes); expected at most {_MAX_TABLE_CELLS:,}.",
+            "With bins=None every distinct latent value is a category: use bins=20 or estimator='knn' for continuous "
+            "latents.")
     group_offset = np.concatenate([[0], np.cumsum(group_sizes)[:-1]]).astype(np.int64)
     # flat cell of (latent j, bin b, group code c) = (j * max_bins + b) * total + c, with the
     # group code c = group_offset[g] + sum_k (s_k - offset_k) * stride_k

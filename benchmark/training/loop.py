@@ -20,6 +20,7 @@ import os
 import platform
 import random
 import time
+import warnings
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any
@@ -162,8 +163,6 @@ def _set_rng_states(states: dict[str, Any], data_rng: np.random.Generator, noise
     if saved_device == noise.device.type or (saved_device is None and saved.numel() == noise.get_state().numel()):
         noise.set_state(saved)
     else:
-        import warnings
-
         noise.manual_seed(int(np.random.SeedSequence([seed, step, 1]).generate_state(1)[0]))
         warnings.warn(f"the checkpoint's model-noise generator was saved on {saved_device or 'another device'} and this "
                       f"run resumes on {noise.device.type}: the noise stream restarts from a seed derived from (seed "
