@@ -41,6 +41,10 @@ class DisentanglementModel(nn.Module):
     n_latents: int
     quantized: bool = False  # True when encode() returns codebook values
     all_phases: tuple[str, ...] = ("model",)  # every phase name phases() can return, one optimizer each
+    # The loss scale of fp16 mixed precision, set by the training loop before each loss (1.0 otherwise). A loss
+    # that differentiates inside itself (the GANs' gradient penalty) scales that inner gradient by it, so it does
+    # not underflow in fp16 either (torch.amp's recipe for gradient penalties).
+    inner_grad_scale: float = 1.0
 
     def phases(self, step: int) -> tuple[str, ...]:
         """Names of the optimizer phases run at training step ``step`` (0-based), in order."""

@@ -87,8 +87,11 @@ class InfoWGANGP(Autoencoder):
             eps = torch.rand((batch, 1, 1, 1), generator=generator, device=x.device)
             x_mix = (eps * x + (1 - eps) * x_fake).requires_grad_(True)
             value_mix, _ = self.critic(x_mix)
-            (grad,) = torch.autograd.grad(value_mix.sum(), x_mix, create_graph=True)
-            gradient_penalty = (grad.float().flatten(1).norm(dim=1) - 1).square()  # (B,)
+            # under fp16 the inner gradient is taken of the loss-scaled value and unscaled in fp32 (exact: the
+            # scale is a power of two); an overflow gives an inf penalty, and the GradScaler skips that step
+            scale = float(self.inner_grad_scale)
+            (grad,) = torch.autograd.grad(value_mix.sum() * scale, x_mix, create_graph=True)
+            gradient_penalty = (grad.float().flatten(1).norm(dim=1) / scale - 1).square()  # (B,)
             value_real, _ = self.critic(x)
             value_fake, pre_z_fake = self.critic(x_fake)
             z_hat, extra = self.infer(pre_z_fake)

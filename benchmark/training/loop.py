@@ -125,6 +125,7 @@ def train_step(model: DisentanglementModel, optimizers: dict[str, torch.optim.Op
     for phase in model.phases(step):
         optimizer = optimizers[phase]
         model.zero_grad(set_to_none=True)  # also drops gradients another phase left on shared modules
+        model.inner_grad_scale = float(scaler.get_scale()) if scaler.is_enabled() else 1.0
         with autocast():
             loss, parts = model.loss(phase, x, noise)
         scaler.scale(loss).backward()

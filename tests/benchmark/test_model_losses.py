@@ -199,6 +199,30 @@ def test_gradient_penalty_matches_autograd_norm():
     torch.testing.assert_close(p["gradient_penalty"], ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean())
 
 
+def test_gradient_penalty_under_a_loss_scale_is_the_unscaled_one():
+    """fp16 training sets inner_grad_scale to the GradScaler's scale (a power of two): exact in fp32."""
+    x = _batch(4)
+    results = []
+    for scale in (1.0, 2.0**16):
+        model = _model("ql_infowgan_gp")
+        model.inner_grad_scale = scale
+        loss, p = model.loss("critic", x, torch.Generator().manual_seed(5))
+        loss.backward()
+        results.append((p["gradient_penalty"], model.encoder.head.weight.grad.clone()))
+    assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
+
+
+def test_train_step_hands_the_fp16_loss_scale_to_the_model():
+    model = _model("infowgan_gp")
+    optimizers = make_optimizers(model)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**10)  # what fp16 on CUDA uses, on the CPU here
+    train_step(model, optimizers, _batch(4), 0, torch.Generator().manual_seed(0), contextlib.nullcontext, scaler)
+    assert model.inner_grad_scale == 2.0**10
+    train_step(model, optimizers, _batch(4), 1, torch.Generator().manual_seed(0), contextlib.nullcontext,
+               torch.amp.GradScaler("cpu", enabled=False))
+    assert model.inner_grad_scale == 1.0
+
+
 def test_n_latents_flag_and_default_twice_factors():
     assert _model("ae").encode(_batch()).shape == (8, 6)
     assert _model("ae", n_latents=5).encode(_batch()).shape == (8, 5)
