@@ -3,8 +3,8 @@
 ``run_suite`` is what ``python -m benchmark run`` calls: it plans the jobs of a profile, skips those
 whose records are already stored (so an interrupted run resumes and a finished one does nothing),
 runs the rest, and returns their outcomes. With ``jobs > 1`` the jobs run in a pool of worker
-processes, each with ``cpu_count // jobs`` torch threads; records go to the same SQLite store,
-which is safe with several writing processes.
+processes (on the CPU every job trains with one torch thread, so its numbers do not depend on
+``jobs``); records go to the same SQLite store, which is safe with several writing processes.
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ def _outcome_of(fut, job: Job, out: Path) -> JobOutcome:
 
 def auto_workers(n_jobs: int, device: str = "auto") -> int:
     """Workers for ``--jobs auto``: one per CPU core (at most one per job) when training runs on the CPU, where
-    single-threaded workers side by side beat one multi-threaded process on small networks (on 2 cores: 1.5x the
+    single-threaded workers side by side beat one multi-threaded process on small networks (on 2 cores: 1.7x-2.1x the
     steps per second at batch 32, ``benchmarks/worker_speed.py``); one on a GPU, which a second process would
     only share."""
     from benchmark.training.loop import resolve_device

@@ -40,7 +40,8 @@ def dataset_class(name: str) -> type:
     """The adapter class of ``name``; unknown names raise ValueError listing the valid ones."""
     classes = _classes()
     if name not in classes:
-        raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(NAMES)}.")
+        raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(NAMES)} (a factor dataset's name with "
+                         f"-<size>px, e.g. shapes3d-procedural-32px, is a block-averaged view of it).")
     return classes[name]
 
 

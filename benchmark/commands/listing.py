@@ -29,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
         print("datasets:")
         for name, description in datasets.available().items():
             print(f"  {name:<22} {description}")
+        print("  <name>-<size>px        a block-averaged size x size view of a factor dataset (e.g. shapes3d-procedural-32px)")
     if show("models"):
         print("models:")
         for name, module in SUITES.items():

@@ -78,5 +78,5 @@ def run(args: argparse.Namespace) -> int:
         print("\nLeaderboard of this run (IQM over seeds, 95% stratified-bootstrap interval):")
         print(leaderboard.format_table(shown if len(shown) else summary))
         print(f"\nAll metrics: python -m benchmark leaderboard show --db {db} --profile {profile}")
-    print(f"Plots (traversals, NMI heatmaps, reconstructions): {out / 'runs' / profile}/<dataset>/<model>/<seed>/plots/")
+    print(f"Plots (traversals, NMI heatmaps, reconstructions): {out / 'runs' / profile}/<dataset>/<model>/seed<seed>-<job id>/plots/")
     return 1 if counts["failed"] else 0

@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", required=True, help="method name shown on the leaderboard")
     p.add_argument("--seed", type=int, default=0, help="training seed of the submitted model (default 0)")
     p.add_argument("--discrete-latents", action="store_true", help="score latents as discrete codes (quantised models)")
-    p.add_argument("--db", default=str(Path("results") / "leaderboard.sqlite"), help="leaderboard store")
+    p.add_argument("--db", default=str(Path("results") / "leaderboard.sqlite"), help="leaderboard store (default results/leaderboard.sqlite)")
     p.set_defaults(func=run)
 
 

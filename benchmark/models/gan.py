@@ -13,7 +13,7 @@ Prior: QL: each dimension uniform over its codebook; Info: U[0, 1]^L.
                x~ = eps x + (1 - eps) G(z), eps ~ U(0, 1) per sample
     generator: -D(G(z)) + 200 * mean_l (z_hat(G(z)) - z)^2 [+ 0.01 quant + 0.01 commit]
 
-Phases: the critic every step, the generator when ``step % 5 == 0``. The critic optimizer owns the encoder and
+Phases: the critic every step, the generator when ``(step + 1) % 5 == 0`` (the reference's schedule). The critic optimizer owns the encoder and
 the critic head; the generator optimizer owns the decoder and the codebooks (as in the reference), which
 learn through the prior samples z.
 """

@@ -60,6 +60,11 @@ def test_rerunning_a_finished_suite_does_no_work(smoke_run):
     out, jobs, _ = smoke_run
     again = run_jobs(jobs, out=out, db=out / "leaderboard.sqlite", device="cpu", progress=False)
     assert [o.status for o in again] == ["skipped"] * len(jobs)
+    r = _cli("run", "--profile", "smoke", "--out", str(out), "--no-progress", cwd=out)
+    assert r.returncode == 0 and f"0 trained, {len(jobs)} already stored" in r.stdout
+    # where it says the plots are is where they are
+    assert f"{out / 'runs' / 'smoke'}/<dataset>/<model>/seed<seed>-<job id>/plots/" in r.stdout
+    assert {p.parent.name[:6] for p in out.glob("runs/smoke/*/*/seed*-*/plots")} == {"seed0-"}
 
 
 def test_job_identity_is_stable_and_depends_on_what_matters():
@@ -139,7 +144,8 @@ def test_submit_recomputes_metrics_and_refuses_bad_files(tmp_path, smoke_run):
 def test_list_names_profiles_models_and_metrics(tmp_path):
     r = _cli("list", cwd=tmp_path)
     assert r.returncode == 0
-    for expected in ("profile quick [default]", "qlae (quantised latents)", "dsprites-procedural", "infom (version"):
+    for expected in ("profile quick [default]", "qlae (quantised latents)", "dsprites-procedural", "infom (version",
+                     "<name>-<size>px        a block-averaged size x size view"):
         assert expected in r.stdout
 
 

@@ -100,7 +100,8 @@ def test_registry_names_and_errors(tmp_path):
                      "dsprites-procedural", "shapes3d-procedural", "mpi3d-procedural", "clothing1m", "animal10n",
                      "shapes3d-hue-noisy"):
         assert required in names and datasets.available()[required]
-    with pytest.raises(ValueError, match=r"unknown dataset 'dsprite'; valid names: dsprites, shapes3d, "):
+    with pytest.raises(ValueError, match=r"unknown dataset 'dsprite'; valid names: dsprites, shapes3d, .* \(a factor "
+                                         r"dataset's name with -<size>px, e.g. shapes3d-procedural-32px, is a block"):
         load("dsprite")
     assert isinstance(load("mpi3d-procedural"), ProceduralMPI3D)
     assert isinstance(load("dsprites-procedural"), datasets.FactorDataset)
