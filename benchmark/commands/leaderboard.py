@@ -6,6 +6,7 @@ Argument parsing only; every sub-command calls one function of the ``leaderboard
 from __future__ import annotations
 
 import argparse
+import shlex
 import sqlite3
 import sys
 from pathlib import Path
@@ -199,7 +200,7 @@ def run_release(args: argparse.Namespace) -> int:
                                                       ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"release {info['name']!r}: {info['n_records']} records frozen at {info['created_at']} "
           f"(record-id hash {info['record_ids_sha256'][:16]}); show it with "
-          f"`python -m benchmark leaderboard show --release NAME`.")
+          f"`python -m benchmark leaderboard show --db {shlex.quote(str(args.db))} --release {shlex.quote(info['name'])}`.")
     return 0
 
 

@@ -40,7 +40,8 @@ def test_show_prints_both_tables(capsys, db):
 
 def test_release_reproduces_the_table_after_later_writes(capsys, db, rec):
     man = db + ".manifest.json"
-    assert run(capsys, "leaderboard", "release", "paper-v1", "--db", db, "--manifest", man)[0] == 0
+    code, out, _ = run(capsys, "leaderboard", "release", "paper-v1", "--db", db, "--manifest", man)
+    assert code == 0 and f"show it with `python -m benchmark leaderboard show --db {db} --release paper-v1`" in out
     manifest = json.loads(open(man, encoding="utf-8").read())
     with Store(db) as s:
         assert manifest["record_ids"] == sorted(r.record_id for r in s.records())
