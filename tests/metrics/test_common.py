@@ -13,7 +13,7 @@ import metrics
 
 REGISTRY = {
     "mig": (lambda s, z: metrics.mig(s, z), lambda r: [r.score]),
-    "infomec_discrete": (lambda s, z: metrics.infomec(s, np.round(z), discrete_latents=True),
+    "infomec_discrete": (lambda s, z: metrics.infomec(s, z.round(), discrete_latents=True),  # numpy or torch
                          lambda r: [r.infom, r.infoe, r.infoc]),
     "infomec_continuous": (lambda s, z: metrics.infomec(s, z, discrete_latents=False),
                            lambda r: [r.infom, r.infoe, r.infoc]),
