@@ -30,7 +30,6 @@ __all__ = [
     "check_mutual_info",
     "first_nonfinite_row",
     "pow2_rescaled",
-    "standardized",
 ]
 
 _FINITE_CHUNK_ROWS = 1 << 16  # rows per chunk of the NaN/inf scan: bounded temporary memory
@@ -161,20 +160,14 @@ def pow2_rescaled(x: np.ndarray, like: np.ndarray | None = None) -> np.ndarray:
     return np.ldexp(x, -exponent)
 
 
-def standardized(x: np.ndarray) -> np.ndarray:
-    """Columns centred and scaled to unit (population) variance, as ``sklearn.preprocessing.StandardScaler``
-    (a constant column becomes 0), without overflow for values near the float maximum."""
-    x = pow2_rescaled(x)
-    std = x.std(axis=0)
-    return (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
-
-
 def check_mutual_info(mutual_info: Any, n_factors: int, n_latents: int) -> np.ndarray:
     """A precomputed (n_factors, n_latents) mutual-information matrix in nats: finite, non-negative; a float64 copy."""
-    mi = np.array(check_latents(mutual_info, name="mutual_info"), dtype=np.float64)  # a copy: never the caller's array
+    mi = np.array(as_numpy(mutual_info, "mutual_info"), dtype=np.float64)  # a copy: never the caller's array
     if mi.shape != (n_factors, n_latents):
         raise ValueError(f"mutual_info must have shape (n_factors, n_latents) = ({n_factors}, {n_latents}); "
                          f"got shape {mi.shape}.")
+    if not np.isfinite(mi).all():
+        raise ValueError(f"mutual_info contains NaN or infinity (first at row {first_nonfinite_row(mi)}).")
     if (mi < 0).any():
         raise ValueError(f"mutual_info must be non-negative (nats); got minimum {float(mi.min())}.")
     return mi

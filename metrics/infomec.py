@@ -24,7 +24,6 @@ from metrics._validation import (
     check_random_state,
     check_sources,
     pow2_rescaled,
-    standardized,
 )
 from metrics._split import random_state_param
 from metrics.mutual_info import TableTooLargeError, encode_sources, mutual_info_matrix
@@ -58,7 +57,7 @@ def normalized_mutual_info(sources, latents, *, discrete_latents: bool, n_neighb
             raise TableTooLargeError(exc.detail, "Integer latents are scored as discrete codes by default: pass "
                                      "discrete_latents=False to score them as continuous values.") from None
     else:
-        z = standardized(latents) if standardize else latents
+        z = _standard_scaled(latents) if standardize else latents
         mi, h = mutual_info_matrix(s_codes, z, estimator="knn", n_neighbors=n_neighbors,
                                    random_state=random_state, return_entropy=True)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -256,17 +255,25 @@ def _modularity_compactness(nmi: np.ndarray, active: np.ndarray) -> tuple[np.nda
     return infom_terms, counted, infoc_terms
 
 
+def _standard_scaled(z: np.ndarray) -> np.ndarray:
+    """Latents through scikit-learn's StandardScaler, as the reference does before the kNN MI and InfoE, after
+    exact power-of-two rescaling (the same values, but no overflow of the variance near the float maximum)."""
+    from sklearn.preprocessing import StandardScaler
+
+    return StandardScaler().fit_transform(pow2_rescaled(z))
+
+
 def _explicitness(z: np.ndarray, y: np.ndarray, n_classes: int, features: str, max_iter: int) -> float:
     """(CE_null - CE) / CE_null of an unregularised balanced multinomial logistic regression."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from sklearn.preprocessing import OneHotEncoder
 
     if features == "onehot":
         x = OneHotEncoder(handle_unknown="ignore").fit_transform(z)
     else:
-        x = StandardScaler().fit_transform(pow2_rescaled(z))  # exact powers of two first: no overflow near float max
+        x = _standard_scaled(z)
     model = LogisticRegression(C=np.inf, class_weight="balanced", solver="lbfgs", max_iter=max_iter, tol=1e-4)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

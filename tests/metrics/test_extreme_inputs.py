@@ -23,8 +23,8 @@ def data():
 
 def test_pow2_rescaling_is_exact():
     s, z = mixed_recipe(500, (3, 4), 3, seed=1)
-    x = pow2_rescaled(z * 1e200)
-    assert np.abs(x).max(axis=0) == pytest.approx([0.5, 0.5, 0.5], abs=0.5) and (np.abs(x).max(axis=0) < 1).all()
+    peaks = np.abs(pow2_rescaled(z * 1e200)).max(axis=0)
+    assert ((0.5 <= peaks) & (peaks < 1)).all()
     e = np.frexp(np.abs(z).max(axis=0))[1]
     assert np.array_equal(pow2_rescaled(z), np.ldexp(z, -e)) and np.array_equal(np.ldexp(pow2_rescaled(z), e), z)
 
@@ -87,7 +87,7 @@ def test_discrete_sap_refuses_latents_its_solver_cannot_fit(data):
     with pytest.raises(ValueError, match=r"latents holds values up to .*e\+100 in absolute value; discrete SAP fits "
                                          r"LinearSVC\(C=0.01\) .* Rescale the latents to at most 1e\+60"):
         metrics.sap(s, z * 1e100)  # liblinear never returned
-    assert metrics.sap(s, z * 1e50).score == pytest.approx(metrics.sap(s, z * 1e50).score)
+    assert 0 < metrics.sap(s, z * 1e50).score <= 1  # below the bound it is scored, not refused
 
 
 def test_latent_ranges_that_overflow_their_dtype_are_named(data):
@@ -106,7 +106,8 @@ def test_precomputed_mutual_information_is_checked_and_not_frozen(data):
     mi = metrics.mutual_info_matrix(s, z)
     for bad, message in ((np.where(mi == mi[0, 0], np.nan, mi), "mutual_info contains NaN or infinity"),
                          (-mi, "mutual_info must be non-negative"), (mi[:, :2], r"must have shape \(n_factors, n_latents\) "
-                                                                              r"= \(2, 3\); got shape \(2, 2\)")):
+                                                                              r"= \(2, 3\); got shape \(2, 2\)"),
+                         (mi[0], r"must have shape \(n_factors, n_latents\) = \(2, 3\); got shape \(3,\)")):
         with pytest.raises(ValueError, match=message):
             metrics.mig(s, z, mutual_info=bad)
         with pytest.raises(ValueError, match=message):
