@@ -120,12 +120,17 @@ def get_batch(dataset, batch_size: int, rng: np.random.Generator, device: torch.
 
 def train_step(model: DisentanglementModel, optimizers: dict[str, torch.optim.Optimizer], x: torch.Tensor, step: int,
                noise: torch.Generator, autocast, scaler: torch.amp.GradScaler) -> dict[str, torch.Tensor]:
-    """One training step: for each phase of the model, forward, backward, element-wise clip, optimizer step."""
+    """One training step: for each phase of the model, forward, backward, element-wise clip, optimizer step.
+
+    Under fp16 the GradScaler skips a phase whose gradients overflowed (and halves its scale); that phase's loss
+    parts are left out of the returned logs, since a GAN's gradient penalty is inf there by design (its inner
+    gradient is taken at the loss scale) and would read as divergence."""
     logs: dict[str, torch.Tensor] = {}
     for phase in model.phases(step):
         optimizer = optimizers[phase]
         model.zero_grad(set_to_none=True)  # also drops gradients another phase left on shared modules
-        model.inner_grad_scale = float(scaler.get_scale()) if scaler.is_enabled() else 1.0
+        scale = float(scaler.get_scale()) if scaler.is_enabled() else 1.0
+        model.inner_grad_scale = scale
         with autocast():
             loss, parts = model.loss(phase, x, noise)
         scaler.scale(loss).backward()
@@ -133,6 +138,8 @@ def train_step(model: DisentanglementModel, optimizers: dict[str, torch.optim.Op
         clip_gradients_(optimizer)
         scaler.step(optimizer)
         scaler.update()
+        if scaler.is_enabled() and float(scaler.get_scale()) < scale:  # overflow: the step was skipped
+            continue
         logs.update(parts)
     return logs
 
@@ -350,14 +357,20 @@ def _train(cfg: TrainConfig, dataset, *, run_dir, evaluate, on_progress=None) ->
         done = step + 1
         checkpoint_now = (cfg.checkpoint_every and done % cfg.checkpoint_every == 0) or done == cfg.steps
         if done % cfg.log_every == 0 or checkpoint_now:  # never checkpoint a diverged model
-            final_losses = {k: float(v) for k, v in latest.items()}
-            first = next(iter(final_losses.values()))
+            final_losses = {k: float(v) for k, v in latest.items()}  # empty while fp16 skips every step
             if not all(np.isfinite(v) for v in final_losses.values()):
                 raise FloatingPointError(
                     f"training diverged at step {done}: a loss is not finite ({final_losses}); "
                     f"lower lr (now {cfg.model.lr}) or check the data."
                 )
+            if scaler.is_enabled() and float(scaler.get_scale()) < 1.0:  # fp16 skipped step after step since 2**16
+                raise FloatingPointError(
+                    f"training diverged at step {done}: under fp16 the gradients overflow even at loss scale "
+                    f"{float(scaler.get_scale()):g} (every such step is skipped); lower lr (now {cfg.model.lr}) or "
+                    f"train with precision='bf16' or 'fp32'."
+                )
             rate = (done - start_step) / max(time.perf_counter() - t0, 1e-9)
+            first = next(iter(final_losses.values()), float("nan"))
             bar.set_postfix(loss=f"{first:.4f}", steps_s=f"{rate:.2f}")
             if on_progress is not None:
                 on_progress(done, cfg.steps, rate)

@@ -223,6 +223,22 @@ def test_train_step_hands_the_fp16_loss_scale_to_the_model():
     assert model.inner_grad_scale == 1.0
 
 
+def test_a_phase_the_grad_scaler_skips_is_left_out_of_the_logs():
+    """At a loss scale so large that the penalty's inner gradient overflows, the step is skipped (as fp16 does
+    at its first steps); its inf penalty must not reach the logs, where the loop would read it as divergence."""
+    model = _model("infowgan_gp")
+    optimizers = make_optimizers(model)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**127)
+    logs = train_step(model, optimizers, _batch(4), 0, torch.Generator().manual_seed(0), contextlib.nullcontext, scaler)
+    assert "gradient_penalty" not in logs and "critic_loss" not in logs, logs
+    assert scaler.get_scale() == 2.0**126  # halved: the step was skipped
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # nothing moved
+    logs = train_step(model, optimizers, _batch(4), 1, torch.Generator().manual_seed(0), contextlib.nullcontext,
+                      torch.amp.GradScaler("cpu", init_scale=2.0**10))
+    assert np.isfinite(float(logs["gradient_penalty"]))  # an ordinary scale: logged
+
+
 def test_n_latents_flag_and_default_twice_factors():
     assert _model("ae").encode(_batch()).shape == (8, 6)
     assert _model("ae", n_latents=5).encode(_batch()).shape == (8, 5)
