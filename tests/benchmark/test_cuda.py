@@ -51,13 +51,15 @@ def test_auto_precision_is_bf16_on_a_gpu_that_has_it():
     assert result.precision == ("bf16" if torch.cuda.is_bf16_supported() else "fp16")
 
 
-def test_fp16_gradient_penalty_is_exact_under_any_loss_scale():
+def test_fp16_gradient_penalty_is_exact_under_any_loss_scale(monkeypatch):
     """Under fp16 the penalty's inner gradient is taken of the loss-scaled critic value and unscaled in fp32: a
     power-of-two scale changes no bit (short of an overflow), and the result is near the fp32 one."""
     torch.manual_seed(0)
     model = model_from_config(reference_config("ql_infowgan_gp", architecture="small"), image_shape=(1, 32, 32),
                               n_factors=3).cuda()
     x = _batch()
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", True)  # one summation order for both scales
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
     results = {}
     for precision, scale in (("fp32", 1.0), ("fp16", 2.0**4), ("fp16", 2.0**8)):
         model.zero_grad(set_to_none=True)
@@ -105,18 +107,21 @@ def test_fp16_run_that_skips_every_step_is_reported_as_diverged():
 
 
 def test_resume_on_cuda_continues_the_run(tmp_path):
-    """Interrupted after the step-3 checkpoint and rerun: the same model as one uninterrupted run (up to the GPU's
-    non-deterministic reductions, far below the changes training makes)."""
+    """Stopped after the step-3 checkpoint and rerun: the same model as one uninterrupted run, up to the GPU's
+    non-deterministic reductions (cuDNN's autotuned kernels), which stay far below what steps 4-6 change."""
     cfg = _cfg("qlae", "fp32")
-    straight = train(cfg, BarDataset(), run_dir=tmp_path / "a")
-    train(dataclasses.replace(cfg, steps=3), BarDataset(), run_dir=tmp_path / "b")
+    straight = train(cfg, BarDataset(), run_dir=tmp_path / "a").model.state_dict()
+    at_3 = train(dataclasses.replace(cfg, steps=3), BarDataset(), run_dir=tmp_path / "b").model.state_dict()
+    at_3 = {k: v.clone() for k, v in at_3.items()}
     resumed = train(cfg, BarDataset(), run_dir=tmp_path / "b")
     assert resumed.start_step == 3 and resumed.steps == 6
-    for (k, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values()):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=k)
-    first = train(dataclasses.replace(cfg, steps=3), BarDataset()).model.state_dict()
-    changed = max(float((first[k].float() - v.float()).abs().max()) for k, v in straight.model.state_dict().items())
-    assert changed > 1e-3  # steps 4-6 moved the weights by far more than the tolerance above
+
+    def mean_abs(a, b):
+        return float(torch.cat([(a[k].float() - b[k].float()).abs().flatten() for k in a]).mean())
+
+    moved = mean_abs(straight, at_3)
+    assert moved > 1e-4  # steps 4-6 changed the weights
+    assert mean_abs(straight, resumed.model.state_dict()) < 0.05 * moved
 
 
 def test_a_cuda_checkpoint_resumes_on_the_cpu(tmp_path):
