@@ -59,7 +59,7 @@ def plan_jobs(suite: str, profile: str, *, datasets_: tuple[str, ...] | None = N
             model_cfg = reference_config(model, hyperparameter_dataset(dataset_name), architecture=p.architecture,
                                          **dict(p.overrides))
             gan = model in GAN_MODELS
-            cfg = TrainConfig(model=model_cfg, steps=p.steps_for(dataset_name),
+            cfg = TrainConfig(model=model_cfg, steps=p.steps,
                               batch_size=p.gan_batch_size if gan and p.gan_batch_size else p.batch_size,
                               checkpoint_every=p.checkpoint_every)
             train_config = {k: v for k, v in cfg.to_dict().items() if k not in identity_free}

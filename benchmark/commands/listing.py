@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
                 default = " [default]" if pname == module.DEFAULT_PROFILE else ""
                 print(f"  profile {pname}{default}: {p.description}")
                 print(f"    datasets: {', '.join(p.datasets)}; models: {', '.join(p.models)}; seeds: {p.seeds}; "
-                      f"steps: {p.steps_text()}; batch: {p.batch_size}; architecture: {p.architecture}")
+                      f"steps: {p.steps}; batch: {p.batch_size}; architecture: {p.architecture}")
     if show("datasets"):
         print("datasets:")
         for name, description in datasets.available().items():

@@ -228,21 +228,6 @@ def test_paper_plans_every_dataset_with_the_reference_batches():
         "qlae": 0.1, "qlae_no_weight_decay": 0.0, "qlae_global_codebook": 0.1}
 
 
-def test_quick_trains_each_dataset_for_its_own_steps():
-    from benchmark.suites.disentanglement import PROFILES
-
-    for profile in PROFILES.values():  # no stale or misspelt dataset name in an override
-        assert {name for name, _ in profile.dataset_steps} <= set(profile.datasets), profile.name
-    quick = PROFILES["quick"]
-    jobs = plan_jobs("disentanglement", "quick", models=("qlae", "ae"), seeds=1)
-    assert {(j.dataset, j.model): j.train_config["steps"] for j in jobs} == {
-        ("dsprites-procedural-32px", "qlae"): 5000, ("dsprites-procedural-32px", "ae"): 5000,
-        ("shapes3d-procedural-32px", "qlae"): 3000, ("shapes3d-procedural-32px", "ae"): 3000}
-    (other,) = plan_jobs("disentanglement", "quick", datasets_=("mpi3d-procedural-32px",), models=("qlae",), seeds=1)
-    assert other.train_config["steps"] == quick.steps == 3000  # a dataset without an entry: the profile's steps
-    assert quick.steps_text() == "3000 (dsprites-procedural-32px: 5000)" and PROFILES["paper"].steps_text() == "200000"
-
-
 def test_jobs_checkpoint_at_the_profile_cadence_and_failed_jobs_are_retried(tmp_path, monkeypatch):
     import benchmark.training as training
 
