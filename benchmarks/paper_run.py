@@ -110,8 +110,11 @@ def main() -> None:
         raise SystemExit(f"error: --profile must be one of {', '.join(get_suite(SUITE).PROFILES)}; got {args.profile!r}.")
     if args.steps < 20:
         raise SystemExit(f"error: --steps must be at least 20 (two progress points); got {args.steps}.")
-    m = measure(profile=args.profile, dataset=args.dataset, model=args.model, steps=args.steps, device=args.device,
-                precision=args.precision)
+    try:
+        m = measure(profile=args.profile, dataset=args.dataset, model=args.model, steps=args.steps, device=args.device,
+                    precision=args.precision)
+    except (RuntimeError, ValueError) as exc:  # a failed job or a refused argument: one line, not a traceback
+        raise SystemExit(f"error: {exc}") from None
     job = m["job"]
     print(f"{args.profile} job, shortened: {job.dataset}/{job.model}, {m['steps']} of {m['full_steps']} steps at "
           f"batch {m['batch_size']}, {job.eval_samples} evaluation images, DCI: {job.eval_settings['dci_estimator']}")

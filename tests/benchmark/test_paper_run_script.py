@@ -55,3 +55,6 @@ def test_bad_arguments_are_refused(paper_run, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["paper_run.py", "--profile", "fast"])
     with pytest.raises(SystemExit, match="--profile must be one of smoke, quick, paper; got 'fast'"):
         paper_run.main()
+    monkeypatch.setattr(sys, "argv", ["paper_run.py", "--profile", "smoke", "--model", "vae"])
+    with pytest.raises(SystemExit, match=r"^error: models must be among qlae, .*; got vae\.$"):
+        paper_run.main()
