@@ -65,6 +65,11 @@ class MetricOutcome:
     seconds: float = 0.0
 
 
+def metric_family(metric: str) -> str:
+    """The family that computes ``metric`` (one call, one time for all its metrics); psnr is its own."""
+    return _FAMILY_OF.get(metric, metric)
+
+
 def metric_version(metric: str) -> str:
     return metrics.METRIC_VERSIONS[_VERSION_KEY[metric]]
 
@@ -88,7 +93,7 @@ def _dci_rows(settings: EvalSettings, n_samples: int, seed: int) -> np.ndarray |
 
 def metric_params(metric: str, *, settings: EvalSettings, n_samples: int, seed: int) -> dict:
     """The options a metric is computed with; known before computing, so records can be looked up."""
-    family = _FAMILY_OF.get(metric, metric)
+    family = metric_family(metric)
     base = {"n_samples": int(n_samples)}
     if family == "infomec":
         # Whether latents are scored as codes is a property of the model (quantised or not), recorded

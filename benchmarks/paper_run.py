@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 import leaderboard
-from benchmark.evaluation import FAMILIES, RECONSTRUCTION_METRICS
+from benchmark.evaluation import metric_family
 from benchmark.jobs import run_job
 from benchmark.runner import plan_jobs
 from benchmark.suites import get_suite
@@ -41,11 +41,9 @@ SHOWN = ("infom", "infoc", "infoe", "psnr", "mig", "dci_disentanglement")
 
 def _checkpoint_write_seconds(run_dir: Path) -> float:
     """Seconds to write the run's last checkpoint again, as the loop writes each one."""
-    import torch
+    from benchmark.training.loop import CHECKPOINT_NAME, _load_checkpoint, _save_checkpoint
 
-    from benchmark.training.loop import CHECKPOINT_NAME, _save_checkpoint
-
-    ckpt = torch.load(run_dir / CHECKPOINT_NAME, map_location="cpu", weights_only=False)
+    ckpt = _load_checkpoint(run_dir / CHECKPOINT_NAME)
     t0 = time.perf_counter()
     _save_checkpoint(run_dir / "checkpoint-timing.pt", **ckpt)
     return time.perf_counter() - t0
@@ -79,10 +77,7 @@ def measure(*, profile: str = "paper", dataset: str = "dsprites-procedural", mod
     half = [(t, d) for t, d in progress if d >= steps // 2]
     steady = (half[-1][1] - half[0][1]) / (half[-1][0] - half[0][0]) if len(half) >= 2 else timing["steps_per_second"]
     # a family's metrics are computed together and each records the family's time: count it once
-    family_of = {m: fam for fam, names in FAMILIES.items() for m in names} | {m: m for m in RECONSTRUCTION_METRICS}
-    family_seconds: dict[str, float] = {}
-    for r in records:
-        family_seconds[family_of[r.metric]] = float(r.timing.get("metric_seconds", 0.0))
+    family_seconds = {metric_family(r.metric): float(r.timing.get("metric_seconds", 0.0)) for r in records}
     outside_loop = outcome.seconds - timing["train_seconds"]
     training = full_steps / steady + full_checkpoints * checkpoint_seconds
     return {

@@ -144,20 +144,23 @@ def check_sources(sources: Any, *, name: str = "sources", min_samples: int = 1) 
     return arr
 
 
-def pow2_rescaled(x: np.ndarray, like: np.ndarray | None = None) -> np.ndarray:
+def pow2_rescaled(x: np.ndarray, like: np.ndarray | None = None, *, return_exponent: bool = False):
     """``x`` as float64 with each column multiplied by a power of two that brings the largest |value| of that
     column of ``like`` (default: ``x``; pass the training set to rescale a test set alike) into [0.5, 1).
 
     Exact (barring results below the normal range), so scale-invariant statistics (standardised values,
     correlations, kurtosis, tree splits) come out bit for bit the same, while moments of values near the float
-    maximum no longer overflow (1e200 ** 2) and those of tiny values no longer underflow.
+    maximum no longer overflow (1e200 ** 2) and those of tiny values no longer underflow. With
+    ``return_exponent``, also the per-column exponents e (the result is ``x * 2**-e``), to undo the scaling.
     """
     x = np.asarray(x, dtype=np.float64)
     ref = x if like is None else np.asarray(like, dtype=np.float64)
     if ref.size == 0:
-        return x
-    _, exponent = np.frexp(np.abs(ref).max(axis=0))  # max = m * 2**exponent, m in [0.5, 1); 0 for a zero column
-    return np.ldexp(x, -exponent)
+        exponent = np.zeros(x.shape[1:], dtype=np.int32)
+    else:
+        _, exponent = np.frexp(np.abs(ref).max(axis=0))  # max = m * 2**exponent, m in [0.5, 1); 0 for a zero column
+    out = np.ldexp(x, -exponent)
+    return (out, exponent) if return_exponent else out
 
 
 def check_mutual_info(mutual_info: Any, n_factors: int, n_latents: int) -> np.ndarray:

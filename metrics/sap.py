@@ -18,6 +18,7 @@ from metrics._validation import (
     check_latents,
     check_random_state,
     check_sources,
+    pow2_rescaled,
 )
 
 __all__ = ["sap"]
@@ -163,8 +164,7 @@ def _continuous_matrix(s: np.ndarray, z: np.ndarray) -> np.ndarray:
     n = s.shape[0]
     if n < 2:
         return np.zeros((z.shape[1], s.shape[1]))
-    _, exponent = np.frexp(np.abs(z).max(axis=0))
-    zc = np.ldexp(z, -exponent)  # exact powers of two: the mean of values near the float maximum would overflow
+    zc, exponent = pow2_rescaled(z, return_exponent=True)  # exact; the mean of values near the float max would overflow
     zc = zc - zc.mean(axis=0)
     sc = s - s.mean(axis=0)
     z_peak = np.abs(zc).max(axis=0)

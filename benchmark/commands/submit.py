@@ -130,8 +130,12 @@ def _encode_with(spec: str, images: np.ndarray, batch_size: int = 256) -> np.nda
         except Exception as exc:
             raise UsageError(f"--encoder {spec!r} raised {type(exc).__name__}: {exc} (on images {start} to "
                              f"{start + len(batch) - 1}); nothing is stored.") from None
-        # per batch, so that a wrong shape names the batch; the whole array is checked as a file's would be
-        chunks.append(submission.check_latent_array(out, f"the output of encoder {spec!r} for images {start} to "
-                                                          f"{start + len(batch) - 1}", n_samples=len(batch)))
-    return submission.check_latent_array(np.concatenate(chunks), f"the output of encoder {spec!r}",
-                                         n_samples=len(images))
+        # the checks a submitted file passes, per batch, so that an error names the batch
+        what = f"the output of encoder {spec!r} for images {start} to {start + len(batch) - 1}"
+        latents = submission.check_latent_array(out, what, n_samples=len(batch))
+        if chunks and latents.shape[1] != chunks[0].shape[1]:
+            raise submission.SubmissionError(
+                f"{what} has {latents.shape[1]} latents, but {chunks[0].shape[1]} for images 0 to {batch_size - 1}; "
+                f"the encoder must give every image the same number of latents.")
+        chunks.append(latents)
+    return np.concatenate(chunks)

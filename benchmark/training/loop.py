@@ -126,10 +126,10 @@ def train_step(model: DisentanglementModel, optimizers: dict[str, torch.optim.Op
     parts are left out of the returned logs, since a GAN's gradient penalty is inf there by design (its inner
     gradient is taken at the loss scale) and would read as divergence."""
     logs: dict[str, torch.Tensor] = {}
+    scale = float(scaler.get_scale()) if scaler.is_enabled() else 1.0  # reading it syncs the device: once a phase
     for phase in model.phases(step):
         optimizer = optimizers[phase]
         model.zero_grad(set_to_none=True)  # also drops gradients another phase left on shared modules
-        scale = float(scaler.get_scale()) if scaler.is_enabled() else 1.0
         model.inner_grad_scale = scale
         with autocast():
             loss, parts = model.loss(phase, x, noise)
@@ -138,8 +138,11 @@ def train_step(model: DisentanglementModel, optimizers: dict[str, torch.optim.Op
         clip_gradients_(optimizer)
         scaler.step(optimizer)
         scaler.update()
-        if scaler.is_enabled() and float(scaler.get_scale()) < scale:  # overflow: the step was skipped
-            continue
+        if scaler.is_enabled():
+            new_scale = float(scaler.get_scale())
+            skipped, scale = new_scale < scale, new_scale
+            if skipped:  # overflow: the GradScaler skipped this phase's step and lowered its scale
+                continue
         logs.update(parts)
     return logs
 

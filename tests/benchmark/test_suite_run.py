@@ -255,6 +255,7 @@ def test_submit_refuses_bad_encoders_datasets_and_stores_before_any_work(tmp_pat
         "def complexout(x):\n    return np.ones((len(x), 2)) * (1 + 1j)\n"
         "def flat(x):\n    return np.ones(len(x))\n"
         "def nan(x):\n    return np.full((len(x), 2), np.nan)\n"
+        "def widening(x, calls=[]):\n    calls.append(1)\n    return np.zeros((len(x), 1 + len(calls)))\n"
         "notcallable = 3\n")
     (tmp_path / "badimport.py").write_text("raise RuntimeError('boom at import')\n")
     base = ["submit", "--profile", "smoke", "--dataset", "dsprites-procedural-32px", "--name", "M", "--db", "db.sqlite"]
@@ -264,6 +265,9 @@ def test_submit_refuses_bad_encoders_datasets_and_stores_before_any_work(tmp_pat
                            ("encs:flat", "the output of encoder 'encs:flat' for images 0 to 255 must be 2D with shape "
                                          "(n_samples, n_latents); got shape (256,)"),
                            ("encs:nan", "contains NaN or infinity (first at row 0, column 0)"),
+                           ("encs:widening", "the output of encoder 'encs:widening' for images 256 to 299 has 3 "
+                                             "latents, but 2 for images 0 to 255; the encoder must give every image "
+                                             "the same number of latents"),
                            ("encs:notcallable", "--encoder 'encs:notcallable' is a int, not a function"),
                            ("badimport:f", "cannot be imported: RuntimeError: boom at import")]:
         r = _cli(*base, "--encoder", spec, cwd=tmp_path)
