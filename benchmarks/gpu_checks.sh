@@ -14,26 +14,27 @@ cd "$(dirname "$0")/.."
 out=${1:-gpu-checks}
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # also without pip install
+python=$(command -v python3 || command -v python)  # GPU images often have python3 only
 start=$(date +%s)
 stage() { echo "[$(( $(date +%s) - start )) s] $*" | tee -a "$out/stages.txt"; }
 
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1
-  python -c "import torch, numba, numpy, sklearn; print('torch', torch.__version__, 'CUDA', torch.version.cuda,
+  "$python" -c "import torch, numba, numpy, sklearn; print('torch', torch.__version__, 'CUDA', torch.version.cuda,
 'GPU', torch.cuda.get_device_name() if torch.cuda.is_available() else None, 'numpy', numpy.__version__,
 'numba', numba.__version__, 'scikit-learn', sklearn.__version__)"; } 2>&1 | tee "$out/environment.txt"
-if ! python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
+if ! "$python" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
     echo "error: torch sees no CUDA GPU here; these checks need one (the CPU ones are the test suite's)." >&2
     exit 1
 fi
 stage "CUDA tests"
-timeout 120 python -m pytest -q -p no:cacheprovider -rs tests/benchmark/test_cuda.py 2>&1 | tee "$out/test_cuda.txt" | tail -30
+timeout 120 "$python" -m pytest -q -p no:cacheprovider -rs tests/benchmark/test_cuda.py 2>&1 | tee "$out/test_cuda.txt" | tail -30
 stage "train_speed"
-timeout 100 python benchmarks/train_speed.py --device cuda 2>&1 | tee "$out/train_speed.txt"
+timeout 100 "$python" benchmarks/train_speed.py --device cuda 2>&1 | tee "$out/train_speed.txt"
 stage "paper_run qlae"
-timeout 200 python benchmarks/paper_run.py --device cuda --steps 3000 2>&1 | tee "$out/paper_run_qlae.txt"
+timeout 200 "$python" benchmarks/paper_run.py --device cuda --steps 3000 2>&1 | tee "$out/paper_run_qlae.txt"
 for precision in bf16 fp32; do
     stage "paper_run ql_infowgan_gp $precision"
-    timeout 80 python benchmarks/paper_run.py --device cuda --model ql_infowgan_gp --steps 400 \
+    timeout 80 "$python" benchmarks/paper_run.py --device cuda --model ql_infowgan_gp --steps 400 \
         --precision "$precision" 2>&1 | tee "$out/paper_run_gan_$precision.txt"
 done
 stage "done"
