@@ -30,8 +30,12 @@ def _identity_free_fields() -> tuple[str, ...]:
 
 
 def plan_jobs(suite: str, profile: str, *, datasets_: tuple[str, ...] | None = None,
-              models: tuple[str, ...] | None = None, seeds: int | None = None) -> list[Job]:
-    """The jobs of ``profile`` (optionally restricted to some datasets/models, or another seed count)."""
+              models: tuple[str, ...] | None = None, seeds: int | None = None, precision: str = "auto") -> list[Job]:
+    """The jobs of ``profile`` (optionally restricted to some datasets/models, or another seed count).
+
+    ``precision`` ('auto', 'fp32', 'bf16' or 'fp16'; see ``TrainConfig``) is part of each job's identity, so a
+    run in another precision is stored as other jobs. 'auto' leaves the identity as it always was; the
+    precision it resolved to (bf16 on CUDA, fp32 elsewhere) is in each record's ``timing``."""
     from benchmark.models import reference_config
     from benchmark.models.config import GAN_MODELS
     from benchmark.training import TrainConfig
@@ -61,7 +65,7 @@ def plan_jobs(suite: str, profile: str, *, datasets_: tuple[str, ...] | None = N
             gan = model in GAN_MODELS
             cfg = TrainConfig(model=model_cfg, steps=p.steps,
                               batch_size=p.gan_batch_size if gan and p.gan_batch_size else p.batch_size,
-                              checkpoint_every=p.checkpoint_every)
+                              checkpoint_every=p.checkpoint_every, precision=precision)
             train_config = {k: v for k, v in cfg.to_dict().items() if k not in identity_free}
             train_config["model"] = {k: (list(v) if isinstance(v, tuple) else v)
                                      for k, v in train_config["model"].items()}

@@ -22,6 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--models", nargs="+", help="restrict to these models (default: the profile's)")
     p.add_argument("--seeds", type=int, help="number of training seeds (default: the profile's)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
+                   help="training precision: 'auto' (default) is bf16 autocast on CUDA (fp16 on GPUs without bf16) "
+                        "and fp32 elsewhere; bf16 and fp16 need CUDA. A precision other than auto makes other jobs "
+                        "(it is part of their identity)")
     p.add_argument("--out", default="results", help="results folder: leaderboard.sqlite, runs/, plots (default ./results)")
     p.add_argument("--db", help="leaderboard store (default OUT/leaderboard.sqlite)")
     p.add_argument("--jobs", default="auto",
@@ -40,9 +44,10 @@ def run(args: argparse.Namespace) -> int:
     profile = args.profile or module.DEFAULT_PROFILE
     if args.jobs != "auto" and not (str(args.jobs).isdigit() and int(args.jobs) >= 1):
         raise UsageError(f"--jobs must be 'auto' or an integer >= 1; got {args.jobs!r}.")
+    _check_precision(args.precision, args.device)
     try:
         jobs = plan_jobs(args.suite, profile, datasets_=tuple(args.datasets or ()), models=tuple(args.models or ()),
-                         seeds=args.seeds)
+                         seeds=args.seeds, precision=args.precision)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     out = writable_folder(args.out, "--out")  # only once the arguments are valid: a typo creates no folder
@@ -68,9 +73,8 @@ def run(args: argparse.Namespace) -> int:
         if o.status == "failed":
             print(f"  FAILED {o.job.label}: {o.error}")
 
-    with leaderboard.Store(db) as store:
-        records = [r for r in store.records(suite=args.suite, protocol_version=module.PROTOCOL_VERSION, profile=profile)
-                   if r.dataset in {j.dataset for j in jobs} and r.model in {j.model for j in jobs}]
+    with leaderboard.Store(db) as store:  # this run's jobs only (not other precisions or seeds stored beside them)
+        records = store.records(record_id=[i for j in jobs for i in j.record_ids()])
     if records:
         summary = leaderboard.summarize(records, seed=0, reps=2000)
         key = ("infom", "infoc", "infoe", "psnr")
@@ -80,3 +84,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nAll metrics: python -m benchmark leaderboard show --db {db} --profile {profile}")
     print(f"Plots (traversals, NMI heatmaps, reconstructions): {out / 'runs' / profile}/<dataset>/<model>/seed<seed>-<job id>/plots/")
     return 1 if counts["failed"] else 0
+
+
+def _check_precision(precision: str, device: str) -> None:
+    """Autocast precisions need CUDA: refuse them before any job runs, not as failed records of every job."""
+    if precision not in ("bf16", "fp16"):
+        return
+    from benchmark.training.loop import resolve_device
+
+    try:
+        resolved = resolve_device(device).type
+    except (RuntimeError, ValueError) as exc:  # e.g. --device cuda on a machine without CUDA
+        raise UsageError(str(exc)) from None
+    if resolved != "cuda":
+        raise UsageError(f"--precision {precision} needs a CUDA device (autocast runs on CUDA only); this run would "
+                         f"train on {resolved} (--device {device}). Use --precision fp32 or auto.")

@@ -79,6 +79,14 @@ def test_job_identity_is_stable_and_depends_on_what_matters():
     for field in ("checkpoint_every", "eval_every", "cpu_threads", "device", "progress", "log_every", "seed"):
         assert field not in a[0].train_config
     assert a[0].train_config["steps"] == 20 and "batch_size" in a[0].train_config
+    # a precision other than auto changes the numbers: other jobs, other records; auto keeps the identity
+    assert a[0].train_config["precision"] == "auto"
+    fp32 = plan_jobs("disentanglement", "smoke", precision="fp32")
+    assert [j.train_config["precision"] for j in fp32] == ["fp32"] * len(a)
+    assert not {j.job_id for j in fp32} & {j.job_id for j in a}
+    assert not set(fp32[0].record_ids()) & set(a[0].record_ids())
+    with pytest.raises(ValueError, match="precision must be one of"):
+        plan_jobs("disentanglement", "smoke", precision="fp8")
 
 
 def test_a_failing_job_is_recorded_and_the_others_go_on(tmp_path):
@@ -159,6 +167,30 @@ def test_jobs_option_is_validated(tmp_path):
     r = _cli("run", "--profile", "smoke", "--jobs", "0", "--out", str(tmp_path), cwd=tmp_path)
     assert r.returncode == 2 and "--jobs must be 'auto' or an integer >= 1; got '0'" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_another_precision_is_stored_as_other_jobs_and_the_table_shows_this_run_only(tmp_path, smoke_run):
+    out, jobs, _ = smoke_run
+    db = tmp_path / "lb.sqlite"
+    with leaderboard.Store(out / "leaderboard.sqlite") as src, leaderboard.Store(db) as dst:
+        dst.write_job([r for r in src.records() if r.model == "ae"], job_id="copied")  # the stored auto run of ae
+    r = _cli("run", "--profile", "smoke", "--models", "ae", "--precision", "fp32", "--out", str(tmp_path), "--db",
+             str(db), "--no-progress", cwd=tmp_path)
+    assert r.returncode == 0 and "1 trained, 0 already stored" in r.stdout, r.stderr
+    table = r.stdout.split("Leaderboard of this run")[1]
+    assert "ae #" not in table and "1 (<5)" in table  # only the fp32 job: no second config, one seed
+    with leaderboard.Store(db) as store:
+        assert len({rec.model_config_hash for rec in store.records(model="ae")}) == 2
+
+
+def test_autocast_precision_off_cuda_is_refused_before_any_work(tmp_path):
+    r = _cli("run", "--profile", "smoke", "--precision", "bf16", "--device", "cpu", "--out", str(tmp_path / "o"),
+             cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "--precision bf16 needs a CUDA device (autocast runs on CUDA only); this run would train on cpu" in r.stderr
+    assert not (tmp_path / "o").exists()
+    r = _cli("run", "--profile", "smoke", "--precision", "fp8", "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert r.returncode == 2 and "invalid choice: 'fp8'" in r.stderr
 
 
 def test_unwritable_output_folders_are_one_line_errors(tmp_path):
