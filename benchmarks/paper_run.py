@@ -54,13 +54,11 @@ def measure(*, profile: str = "paper", dataset: str = "dsprites-procedural", mod
     """Run the shortened job and return its timings, the projection and the scores (see the module docstring)."""
     if steps < 20:
         raise ValueError(f"steps must be at least 20 (two progress points); got {steps}.")
-    (job,) = plan_jobs(SUITE, profile, datasets_=(dataset,), models=(model,), seeds=1)
+    (job,) = plan_jobs(SUITE, profile, datasets_=(dataset,), models=(model,), seeds=1, precision=precision or "auto")
     full_steps = int(job.train_config["steps"])
     full_checkpoints = full_steps // job.checkpoint_every if job.checkpoint_every else 1
-    train_config = {**job.train_config, "steps": steps}
-    if precision:
-        train_config["precision"] = precision
-    job = dataclasses.replace(job, train_config=train_config, checkpoint_every=max(steps // 2, 1))
+    job = dataclasses.replace(job, train_config={**job.train_config, "steps": steps},
+                              checkpoint_every=max(steps // 2, 1))
 
     progress: list[tuple[float, int]] = []  # (time, steps done) at each progress update (every 100 steps)
     with tempfile.TemporaryDirectory() as tmp:

@@ -10,7 +10,7 @@ Profiles (part of every record's identity):
 * ``smoke``: seconds; what the tests run end to end.
 * ``quick`` (default): offline procedural twins at 32 x 32 pixels (``<name>-32px``, block-averaged
   from 64 x 64), small networks, a few seeds; minutes on 2 CPU cores. It shows QLAE's InfoM above
-  AE's and beta-VAE's on both twins; its InfoC is above AE's over the two twins together but below
+  AE's and beta-VAE's on both twins; its InfoC is above AE's over the two twins together, not above
   beta-VAE's (README, "Status of quick", and docs/models.md: measured with 5 seeds).
 * ``paper``: the reference protocol: real Shapes3D, MPI3D and dSprites, the reference 12-block
   architecture, 200 000 steps at batch 128 (the GANs at 64, as the reference's ``train_gan.yaml``),
