@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     profile = args.profile or module.DEFAULT_PROFILE
     if args.jobs != "auto" and not (str(args.jobs).isdigit() and int(args.jobs) >= 1):
         raise UsageError(f"--jobs must be 'auto' or an integer >= 1; got {args.jobs!r}.")
-    _check_precision(args.precision, args.device)
+    _check_device_and_precision(args.device, args.precision)
     try:
         jobs = plan_jobs(args.suite, profile, datasets_=tuple(args.datasets or ()), models=tuple(args.models or ()),
                          seeds=args.seeds, precision=args.precision)
@@ -73,8 +73,13 @@ def run(args: argparse.Namespace) -> int:
         if o.status == "failed":
             print(f"  FAILED {o.job.label}: {o.error}")
 
-    with leaderboard.Store(db) as store:  # this run's jobs only (not other precisions or seeds stored beside them)
-        records = store.records(record_id=[i for j in jobs for i in j.record_ids()])
+    # this run's jobs only (not other precisions or seeds stored beside them); selected here, not as one SQL IN list
+    # of every record id, which would pass SQLite's limit on bound variables for a large run
+    ids = {i for j in jobs for i in j.record_ids()}
+    with leaderboard.Store(db) as store:
+        records = [r for r in store.records(suite=args.suite, protocol_version=module.PROTOCOL_VERSION, profile=profile,
+                                            dataset=sorted({j.dataset for j in jobs}), model=sorted({j.model for j in jobs}))
+                   if r.record_id in ids]
     if records:
         summary = leaderboard.summarize(records, seed=0, reps=2000)
         key = ("infom", "infoc", "infoe", "psnr")
@@ -86,16 +91,13 @@ def run(args: argparse.Namespace) -> int:
     return 1 if counts["failed"] else 0
 
 
-def _check_precision(precision: str, device: str) -> None:
-    """Autocast precisions need CUDA: refuse them before any job runs, not as failed records of every job."""
-    if precision not in ("bf16", "fp16"):
-        return
-    from benchmark.training.loop import resolve_device
+
+def _check_device_and_precision(device: str, precision: str) -> None:
+    """Refuse a device this machine lacks, or autocast off CUDA, before any job runs (not as failed records of
+    every job): the training loop's own resolution, run once up front."""
+    from benchmark.training.loop import resolve_device, resolve_precision
 
     try:
-        resolved = resolve_device(device).type
-    except (RuntimeError, ValueError) as exc:  # e.g. --device cuda on a machine without CUDA
+        resolve_precision(precision, resolve_device(device))
+    except ValueError as exc:
         raise UsageError(str(exc)) from None
-    if resolved != "cuda":
-        raise UsageError(f"--precision {precision} needs a CUDA device (autocast runs on CUDA only); this run would "
-                         f"train on {resolved} (--device {device}). Use --precision fp32 or auto.")

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 import datasets
 import leaderboard
@@ -183,12 +184,38 @@ def test_another_precision_is_stored_as_other_jobs_and_the_table_shows_this_run_
         assert len({rec.model_config_hash for rec in store.records(model="ae")}) == 2
 
 
+def test_the_end_of_run_table_does_not_bind_every_record_id_at_once(smoke_run, monkeypatch, capsys):
+    """SQLite before 3.32 binds at most 999 variables: a large run's record ids must not go into one IN list."""
+    import sqlite3
+
+    from benchmark.cli import main
+
+    out, jobs, _ = smoke_run
+    per_job = len(jobs[0].record_ids())
+    connect = sqlite3.connect
+
+    def small_limit(*args, **kwargs):  # room for one job's ids (is_stored), not for the whole run's
+        conn = connect(*args, **kwargs)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, per_job + 4)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", small_limit)
+    assert main(["run", "--profile", "smoke", "--out", str(out), "--no-progress"]) == 0
+    table = capsys.readouterr().out.split("Leaderboard of this run")[1]
+    assert table.count("infom") == len(jobs)
+
+
 def test_autocast_precision_off_cuda_is_refused_before_any_work(tmp_path):
     r = _cli("run", "--profile", "smoke", "--precision", "bf16", "--device", "cpu", "--out", str(tmp_path / "o"),
              cwd=tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
-    assert "--precision bf16 needs a CUDA device (autocast runs on CUDA only); this run would train on cpu" in r.stderr
+    assert "precision 'bf16' needs a CUDA device; got device 'cpu'. Use precision='fp32'." in r.stderr
     assert not (tmp_path / "o").exists()
+    if not torch.cuda.is_available():  # a missing device too, whatever the pool size (not one failure per job)
+        r = _cli("run", "--profile", "smoke", "--device", "cuda", "--jobs", "2", "--out", str(tmp_path / "o"),
+                 cwd=tmp_path)
+        assert r.returncode == 2 and "device 'cuda' was requested but torch sees no CUDA GPU" in r.stderr, r.stderr
+        assert not (tmp_path / "o").exists()
     r = _cli("run", "--profile", "smoke", "--precision", "fp8", "--out", str(tmp_path / "o"), cwd=tmp_path)
     assert r.returncode == 2 and "invalid choice: 'fp8'" in r.stderr
 
