@@ -1,7 +1,7 @@
 """Time of one `paper` job on this machine, measured on a shortened run and projected to the full one.
 
 Runs a profile's job (default `paper`) for one (dataset, model, seed 0) through the suite's own code
-(``benchmark.jobs.run_job``: the training loop with its batch sampling, mixed precision, checkpoints and
+(``benchmark.runner.run_job``: the training engine with its batch sampling, mixed precision, checkpoints and
 progress, then encoding of the evaluation sample, every metric, the plots and the store), with ``--steps``
 instead of the profile's (200 000 in `paper`). It prints:
 
@@ -24,16 +24,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import tempfile
 import time
 from pathlib import Path
 
 import leaderboard
-from benchmark.evaluation import metric_family
-from benchmark.jobs import run_job
-from benchmark.runner import plan_jobs
+from benchmark.runner import run_job
+from benchmark.sinks import StoreSink
 from benchmark.suites import get_suite
+from benchmark.suites.disentanglement.evaluation import metric_family
 
 SUITE = "disentanglement"
 SHOWN = ("infom", "infoc", "infoe", "psnr", "mig", "dci_disentanglement")
@@ -41,11 +40,11 @@ SHOWN = ("infom", "infoc", "infoe", "psnr", "mig", "dci_disentanglement")
 
 def _checkpoint_write_seconds(run_dir: Path) -> float:
     """Seconds to write the run's last checkpoint again, as the loop writes each one."""
-    from benchmark.training.loop import CHECKPOINT_NAME, _load_checkpoint, _save_checkpoint
+    from benchmark.training import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 
-    ckpt = _load_checkpoint(run_dir / CHECKPOINT_NAME)
+    ckpt = load_checkpoint(run_dir / CHECKPOINT_NAME)
     t0 = time.perf_counter()
-    _save_checkpoint(run_dir / "checkpoint-timing.pt", **ckpt)
+    save_checkpoint(run_dir / "checkpoint-timing.pt", **ckpt)
     return time.perf_counter() - t0
 
 
@@ -54,23 +53,25 @@ def measure(*, profile: str = "paper", dataset: str = "dsprites-procedural", mod
     """Run the shortened job and return its timings, the projection and the scores (see the module docstring)."""
     if steps < 20:
         raise ValueError(f"steps must be at least 20 (two progress points); got {steps}.")
-    (job,) = plan_jobs(SUITE, profile, datasets_=(dataset,), models=(model,), seeds=1, precision=precision)
-    full_steps = int(job.train_config["steps"])
-    full_checkpoints = full_steps // job.checkpoint_every if job.checkpoint_every else 1
-    job = dataclasses.replace(job, train_config={**job.train_config, "steps": steps},
-                              checkpoint_every=max(steps // 2, 1))
+    (job,) = get_suite(SUITE).plan(profile, datasets=(dataset,), models=(model,), seeds=1, precision=precision)
+    train_config = job.config["train_config"]
+    full_steps = int(train_config["steps"])
+    every = job.run_options.get("checkpoint_every", 0)
+    full_checkpoints = full_steps // every if every else 1
+    job = dataclasses.replace(job, config={**job.config, "train_config": {**train_config, "steps": steps}},
+                              run_options={"checkpoint_every": max(steps // 2, 1)})
 
     progress: list[tuple[float, int]] = []  # (time, steps done) at each progress update (every 100 steps)
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "leaderboard.sqlite"
-        outcome = run_job(job, out=Path(tmp), db=db, device=device, progress=False,
+        outcome = run_job(job, out=Path(tmp), sink=StoreSink(db), device=device, progress=False,
                           on_progress=lambda done, total, rate: progress.append((time.perf_counter(), done)))
         if outcome.status != "ok":
             raise RuntimeError(f"the job failed: {outcome.error}")
-        timing = json.loads((Path(outcome.run_dir) / "job.json").read_text())["timing"]
         checkpoint_seconds = _checkpoint_write_seconds(Path(outcome.run_dir))
         with leaderboard.Store(db) as store:
             records = store.records(model=job.model)
+        timing = records[0].timing  # the job's timing rides on each of its records
 
     half = [(t, d) for t, d in progress if d >= steps // 2]
     steady = (half[-1][1] - half[0][1]) / (half[-1][0] - half[0][0]) if len(half) >= 2 else timing["steps_per_second"]
@@ -80,7 +81,7 @@ def measure(*, profile: str = "paper", dataset: str = "dsprites-procedural", mod
     training = full_steps / steady + full_checkpoints * checkpoint_seconds
     return {
         "job": job, "steps": steps, "full_steps": full_steps, "full_checkpoints": full_checkpoints,
-        "device": timing["device"], "precision": timing["precision"], "batch_size": int(job.train_config["batch_size"]),
+        "device": timing["device"], "precision": timing["precision"], "batch_size": int(train_config["batch_size"]),
         "steps_per_second": timing["steps_per_second"], "steady_steps_per_second": steady,
         "outside_loop_seconds": outside_loop, "encode_seconds": timing["encode_seconds"],
         "family_seconds": family_seconds, "checkpoint_seconds": checkpoint_seconds,
@@ -99,8 +100,8 @@ def main() -> None:
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
                    help="training precision (default 'auto': bf16 autocast on CUDA, else fp32)")
     args = p.parse_args()
-    if args.profile not in get_suite(SUITE).PROFILES:
-        raise SystemExit(f"error: --profile must be one of {', '.join(get_suite(SUITE).PROFILES)}; got {args.profile!r}.")
+    if args.profile not in get_suite(SUITE).profiles:
+        raise SystemExit(f"error: --profile must be one of {', '.join(get_suite(SUITE).profiles)}; got {args.profile!r}.")
     try:
         m = measure(profile=args.profile, dataset=args.dataset, model=args.model, steps=args.steps, device=args.device,
                     precision=args.precision)
@@ -108,7 +109,8 @@ def main() -> None:
         raise SystemExit(f"error: {exc}") from None
     job = m["job"]
     print(f"{args.profile} job, shortened: {job.dataset}/{job.model}, {m['steps']} of {m['full_steps']} steps at "
-          f"batch {m['batch_size']}, {job.eval_samples} evaluation images, DCI: {job.eval_settings['dci_estimator']}")
+          f"batch {m['batch_size']}, {job.config['eval_samples']} evaluation images, "
+          f"DCI: {job.config['eval_settings']['dci_estimator']}")
     print(f"device {m['device']}, precision {m['precision']}")
     print(f"training: {m['steps_per_second']:.1f} steps/s over the whole run, {m['steady_steps_per_second']:.1f} "
           f"steps/s over the second half ({m['steady_steps_per_second'] * m['batch_size']:.0f} images/s)")

@@ -1,7 +1,7 @@
 """QLAE training speed: optimizer steps per second for the reference and small architectures.
 
 Measures the training step alone (forward, backward, element-wise clip, AdamW) on batches that already sit on
-the device (channels-last on CUDA, as in ``benchmark.training.train``): 4 batches from the procedural Shapes3D twin (``datasets.load('shapes3d-procedural')``), or, if the
+the device (channels-last on CUDA, as in the training engine): 4 batches from the procedural Shapes3D twin (``datasets.load('shapes3d-procedural')``), or, if the
 datasets package is missing, uniform noise images of the same shape (stated in the output). Prints steps/s,
 images/s, the projected time of a 200 000-step `paper` run, and each figure's ratio to the CPU fp32 figure
 of the same architecture measured in this run (on CPU only: 1.00).
@@ -19,8 +19,8 @@ import time
 import numpy as np
 import torch
 
-from benchmark.models import make_optimizers, model_from_config, reference_config
-from benchmark.training import train_step
+from benchmark.suites.disentanglement.models import make_optimizers, model_from_config, reference_config
+from benchmark.suites.disentanglement.training import train_step
 
 
 def load_batches(n_batches: int, batch_size: int, device: torch.device) -> tuple[list[torch.Tensor], str, int]:
@@ -34,7 +34,7 @@ def load_batches(n_batches: int, batch_size: int, device: torch.device) -> tuple
     except Exception as exc:  # the datasets package is built in parallel; fall back to noise of the same shape
         batches = [rng.random((batch_size, 3, 64, 64), dtype=np.float32) for _ in range(n_batches)]
         source, n_factors = f"uniform noise 3x64x64 (datasets.load unavailable: {type(exc).__name__})", 6
-    layout = torch.channels_last if device.type == "cuda" else torch.contiguous_format  # as benchmark.training.train
+    layout = torch.channels_last if device.type == "cuda" else torch.contiguous_format  # as the training engine
     return [torch.from_numpy(b).to(device).contiguous(memory_format=layout) for b in batches], source, n_factors
 
 
@@ -44,7 +44,7 @@ def steps_per_second(architecture: str, device: torch.device, precision: str, ba
     batches, source, n_factors = load_batches(4, batch_size, device)
     cfg = reference_config("qlae", "shapes3d", architecture=architecture)
     model = model_from_config(cfg, image_shape=(3, 64, 64), n_factors=n_factors)
-    layout = torch.channels_last if device.type == "cuda" else torch.contiguous_format  # as benchmark.training.train
+    layout = torch.channels_last if device.type == "cuda" else torch.contiguous_format  # as the training engine
     model = model.to(device=device, memory_format=layout).train()
     optimizers = make_optimizers(model, fused=device.type == "cuda")
     noise = torch.Generator(device=device).manual_seed(0)

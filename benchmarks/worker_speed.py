@@ -26,8 +26,8 @@ def _train(threads: int, steps: int, batch_size: int, seed: int) -> float:
 
     torch.set_num_threads(threads)
     import datasets
-    from benchmark.models import reference_config
-    from benchmark.training import TrainConfig, train
+    from benchmark.suites.disentanglement.models import reference_config
+    from benchmark.suites.disentanglement.training import TrainConfig, train
 
     cfg = TrainConfig(model=reference_config("qlae", "shapes3d", architecture="small"), steps=steps,
                       batch_size=batch_size, seed=seed, progress=False, checkpoint_every=0, device="cpu")

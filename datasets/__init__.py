@@ -16,8 +16,8 @@ __benchmark_suite__ = True  # marker checked by `python -m benchmark` against na
 
 from datasets._base import EvaluationSample, FactorDataset, LabelledDataset
 from datasets._errors import DatasetDownloadError, DatasetIntegrityError, DatasetNotFoundError
-from datasets._registry import available, download, load, verify
-from datasets._resources import Resource, default_root
+from datasets._registry import ON_REQUEST, PROCEDURAL, available, dataset_class, download, family, load, split_resolution, verify
+from datasets._resources import Resource, default_root, resolve_root
 
 __all__ = [
     "load",
@@ -25,6 +25,12 @@ __all__ = [
     "download",
     "verify",
     "default_root",
+    "resolve_root",
+    "dataset_class",
+    "split_resolution",
+    "family",
+    "PROCEDURAL",
+    "ON_REQUEST",
     "FactorDataset",
     "LabelledDataset",
     "EvaluationSample",

@@ -8,7 +8,8 @@ from typing import Any
 
 from datasets._errors import DatasetDownloadError
 
-__all__ = ["load", "available", "download", "verify", "dataset_class", "NAMES"]
+__all__ = ["load", "available", "download", "verify", "dataset_class", "split_resolution", "family", "NAMES",
+           "PROCEDURAL", "ON_REQUEST"]
 
 
 def _classes() -> dict[str, type]:
@@ -34,6 +35,25 @@ ON_REQUEST = ("clothing1m", "animal10n")
 
 
 _RESOLUTION = re.compile(r"(.+)-(\d+)px")
+
+
+def split_resolution(name: str) -> tuple[str, int | None]:
+    """``(base, size)`` of a ``<base>-<size>px`` view's name; ``(name, None)`` for any other name.
+
+    >>> split_resolution("shapes3d-procedural-32px")
+    ('shapes3d-procedural', 32)
+    """
+    match = _RESOLUTION.fullmatch(name)
+    if match and match.group(1) in NAMES:
+        return match.group(1), int(match.group(2))
+    return name, None
+
+
+def family(name: str) -> str:
+    """The published dataset a name stands for: its views and procedural twin map to it, every MPI3D variant to
+    ``mpi3d`` (``shapes3d-procedural-32px`` -> ``shapes3d``, ``mpi3d-complex`` -> ``mpi3d``)."""
+    base = split_resolution(name)[0].removesuffix("-procedural")
+    return "mpi3d" if base.startswith("mpi3d-") else base
 
 
 def dataset_class(name: str) -> type:
@@ -76,16 +96,16 @@ def load(name: str, *, root: str | os.PathLike | None = None, download: bool = F
     -------
     FactorDataset or LabelledDataset
     """
-    match = _RESOLUTION.fullmatch(name)
-    if match and match.group(1) in NAMES:  # "<name>-<size>px": a block-averaged view of <name>
+    base_name, size = split_resolution(name)
+    if size is not None:  # "<name>-<size>px": a block-averaged view of <name>
         from datasets._base import FactorDataset
         from datasets.downsampled import Downsampled
 
-        base = load(match.group(1), root=root, download=download, verify=verify, **options)
+        base = load(base_name, root=root, download=download, verify=verify, **options)
         if not isinstance(base, FactorDataset):
             raise ValueError(f"{name!r}: only ground-truth-factor datasets have lower-resolution views; "
-                             f"{match.group(1)!r} has class labels.")
-        return Downsampled(base, int(match.group(2)))
+                             f"{base_name!r} has class labels.")
+        return Downsampled(base, size)
     cls = dataset_class(name)
     if name in PROCEDURAL[:3]:
         return cls(**options)

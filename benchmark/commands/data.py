@@ -54,16 +54,14 @@ def _errors():
 
 def run_list(args: argparse.Namespace) -> int:
     import datasets
-    from datasets._registry import ON_REQUEST, PROCEDURAL, dataset_class
-    from datasets._resources import resolve_root
 
-    root = resolve_root(args.root)
+    root = datasets.resolve_root(args.root)
     print(f"data root: {root}")
     for name, description in datasets.available().items():
-        cls = dataset_class(name)
-        if name in PROCEDURAL:
+        cls = datasets.dataset_class(name)
+        if name in datasets.PROCEDURAL:
             status = "procedural"
-        elif name in ON_REQUEST:
+        elif name in datasets.ON_REQUEST:
             status = "present" if (root / cls.folder_name).is_dir() else "missing (on request)"
         else:
             status = "present" if (root / cls.folder_name / cls.resource.filename).is_file() else "missing"
@@ -93,7 +91,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def run_grid(args: argparse.Namespace) -> int:
     import datasets
-    from datasets._grid import sample_grid, save_png, traversal_grid
+    from datasets.grid import sample_grid, save_png, traversal_grid
 
     if not args.out.endswith(".png"):
         raise UsageError(f"--out must name a .png file; got {args.out!r}.")

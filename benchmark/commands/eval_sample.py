@@ -20,8 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name", help="dataset name (see `data list`)")
     p.add_argument("--out", required=True, help="output .npz file")
     p.add_argument("--n", type=int, default=None, help="number of images (default: the profile's, else 10000)")
-    p.add_argument("--profile", default=None, help="use this disentanglement-suite profile's sample size "
-                                                   "(what `submit --profile` expects)")
+    p.add_argument("--profile", default=None, help="use this profile's sample size (what `submit --profile` expects)")
+    p.add_argument("--suite", default="disentanglement", help="suite of --profile (default disentanglement)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     p.add_argument("--root", default=None, help="data root (default $BENCHMARK_DATA or ~/.cache/benchmark/data)")
     p.set_defaults(func=run)
@@ -37,21 +37,27 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out must name a .npz file; got {str(out)!r}.")
     if args.n is not None and args.profile is not None:
         raise UsageError("give either --n or --profile, not both.")
-    from benchmark.suites import disentanglement
+    from benchmark.suites import get_suite
 
+    suite = None
     if args.profile is not None:
-        if args.profile not in disentanglement.PROFILES:
-            raise UsageError(f"--profile must be one of {', '.join(disentanglement.PROFILES)}; got {args.profile!r}.")
+        try:
+            suite = get_suite(args.suite)
+            suite.profile(args.profile)
+        except ValueError as exc:
+            raise UsageError(f"--suite/--profile: {exc}") from None
+        if not hasattr(suite, "evaluation_sample"):
+            raise UsageError(f"the {suite.name} suite has no evaluation sample of a factor dataset.")
     writable_file(out, "--out")  # before the rendering work
     check_seed(args.seed, "--seed")  # stored as an int64 in the .npz
     try:
         ds = datasets.load(args.name, root=args.root)
-        if args.profile is not None:
-            args.n = min(disentanglement.PROFILES[args.profile].eval_samples, len(ds))
-        elif args.n is None:
-            args.n = 10_000
         if not isinstance(ds, datasets.FactorDataset):
             raise UsageError(f"{args.name} has class labels, not ground-truth factors; eval-sample needs a factor dataset.")
+        if suite is not None:
+            args.n = suite.evaluation_sample(args.profile, ds).n
+        elif args.n is None:
+            args.n = 10_000
         sample = ds.evaluation_sample(args.n, args.seed)
         images = ds.images_at(sample.indices, dtype=np.uint8)
     except (datasets.DatasetNotFoundError, datasets.DatasetIntegrityError, datasets.DatasetDownloadError,

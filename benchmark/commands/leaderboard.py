@@ -16,8 +16,7 @@ from benchmark.cli import store_error_text, writable_file, writable_folder
 
 def _common() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--db", default=str(Path("results") / "leaderboard.sqlite"),
-                   help="leaderboard store (SQLite file; default: results/leaderboard.sqlite)")
+    p.add_argument("--db", default=None, help="leaderboard store (SQLite file; default: results/leaderboard.sqlite)")
     return p
 
 
@@ -132,6 +131,10 @@ def _guard(fn):
         import leaderboard as lb
         from leaderboard.submission import SubmissionError
 
+        from benchmark.suites import all_suites
+
+        args.db = args.db or str(lb.DEFAULT_DB)
+        all_suites()  # registers each suite's metric directions, by which the tables rank
         try:
             return fn(args)
         except (lb.StoreError, lb.RecordError, SubmissionError, ValueError) as exc:
@@ -232,9 +235,33 @@ def run_html(args: argparse.Namespace) -> int:
     with _open(args) as store:
         recs = store.records(release=args.release, **_filter_kwargs(args))
         rel = next((r for r in store.releases() if r["name"] == args.release), None) if args.release else None
-    path = write_html(args.out, recs, title=args.title, seed=args.seed, reps=args.reps, release=rel, source=args.db)
+    path = write_html(args.out, recs, title=args.title, seed=args.seed, reps=args.reps, release=rel, source=args.db,
+                      verdicts=_verdicts(recs, seed=args.seed, reps=args.reps))
     print(f"wrote {path} ({len(recs)} records)")
     return 0
+
+
+def _verdicts(records, *, seed: int, reps: int) -> dict:
+    """The claims verdicts of every (suite, protocol, profile) section of ``records`` whose suite is registered and
+    current (a section of another protocol version is not checked against today's claims)."""
+    import leaderboard as lb
+
+    from benchmark.suites import get_suite, suite_names
+
+    groups: dict = {}
+    for r in records:
+        groups.setdefault((r.suite, r.protocol_version, r.profile), []).append(r)
+    out = {}
+    for (suite_name, protocol, profile), recs in groups.items():
+        if suite_name not in suite_names():
+            continue
+        suite = get_suite(suite_name)
+        if protocol != suite.protocol_version or profile not in suite.profiles:
+            continue
+        claims = suite.claims(profile)
+        if claims:
+            out[(suite_name, protocol, profile)] = lb.check_claims(recs, claims, seed=seed, reps=reps)
+    return out
 
 
 @_guard

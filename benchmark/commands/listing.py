@@ -1,4 +1,4 @@
-"""``python -m benchmark list``: suites, profiles, datasets, models and metrics."""
+"""``python -m benchmark list``: suites, profiles, datasets, models and metrics, read from the suite registry."""
 
 from __future__ import annotations
 
@@ -13,18 +13,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import datasets
-    from benchmark.evaluation import ALL_METRICS, metric_version
-    from benchmark.suites import SUITES
+    from benchmark.suites import all_suites
 
+    suites = all_suites()
     show = lambda part: args.what in ("all", part)  # noqa: E731
     if show("suites") or show("profiles"):
-        for name, module in SUITES.items():
-            print(f"suite {name} (protocol {module.PROTOCOL_VERSION})")
-            for pname, p in module.PROFILES.items():
-                default = " [default]" if pname == module.DEFAULT_PROFILE else ""
+        for name, suite in suites.items():
+            print(f"suite {name} (protocol {suite.protocol_version})")
+            for pname, p in suite.profiles.items():
+                default = " [default]" if pname == suite.default_profile else ""
                 print(f"  profile {pname}{default}: {p.description}")
-                print(f"    datasets: {', '.join(p.datasets)}; models: {', '.join(p.models)}; seeds: {p.seeds}; "
-                      f"steps: {p.steps}; batch: {p.batch_size}; architecture: {p.architecture}")
+                print(f"    {p.summary()}")
     if show("datasets"):
         print("datasets:")
         for name, description in datasets.available().items():
@@ -32,11 +31,13 @@ def run(args: argparse.Namespace) -> int:
         print("  <name>-<size>px        a block-averaged size x size view of a factor dataset (e.g. shapes3d-procedural-32px)")
     if show("models"):
         print("models:")
-        for name, module in SUITES.items():
-            for m in module.ALL_MODELS:
-                print(f"  {m}{' (quantised latents)' if module.is_quantized(m) else ''}")
+        for name, suite in suites.items():
+            for m in suite.models:
+                note = suite.model_note(m)
+                print(f"  {m}{f' ({note})' if note else ''}")
     if show("metrics"):
         print("metrics:")
-        for m in ALL_METRICS:
-            print(f"  {m} (version {metric_version(m)})")
+        for name, suite in suites.items():
+            for m, version in suite.metric_versions().items():
+                print(f"  {m} (version {version})")
     return 0

@@ -1,4 +1,4 @@
-"""``python -m benchmark run --suite disentanglement [--profile ...]``: train, evaluate, store, report."""
+"""``python -m benchmark run --suite NAME [--profile ...]``: plan, train, evaluate, store, report, check claims."""
 
 from __future__ import annotations
 
@@ -9,15 +9,25 @@ from pathlib import Path
 from benchmark.cli import UsageError, check_store, writable_folder
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    from benchmark.suites import SUITES
+def _profiles_help() -> str:
+    """Each suite's profiles, from the registry (the default marked)."""
+    from benchmark.suites import all_suites
 
-    p = sub.add_parser("run", help="run a benchmark suite (default profile: quick, offline)",
+    parts = [f"{name}: " + ", ".join(p + (" (default)" if p == s.default_profile else "") for p in s.profiles)
+             for name, s in all_suites().items()]
+    return "profile of the suite (" + "; ".join(parts) + ")"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from benchmark.suites import suite_names
+
+    p = sub.add_parser("run", help="run a benchmark suite (default: disentanglement, its default offline profile)",
                        description="Train every (dataset, model, seed) of a suite profile, evaluate it, store one record "
-                                   "per metric in the leaderboard store and print this run's leaderboard. Jobs whose "
-                                   "records are stored are skipped: rerun the same command to resume.")
-    p.add_argument("--suite", default="disentanglement", choices=sorted(SUITES))
-    p.add_argument("--profile", default=None, help="smoke, quick (default) or paper")
+                                   "per metric in the leaderboard store, print this run's leaderboard and whether the "
+                                   "suite's claims hold. Jobs whose records are stored are skipped: rerun the same "
+                                   "command to resume.")
+    p.add_argument("--suite", default="disentanglement", choices=suite_names())
+    p.add_argument("--profile", default=None, help=_profiles_help())
     p.add_argument("--datasets", nargs="+", help="restrict to these datasets (default: the profile's)")
     p.add_argument("--models", nargs="+", help="restrict to these models (default: the profile's)")
     p.add_argument("--seeds", type=int, help="number of training seeds (default: the profile's)")
@@ -37,35 +47,35 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import leaderboard
-    from benchmark.runner import auto_workers, plan_jobs, run_jobs, worker_threads
+    from benchmark.executors.local import LocalExecutor, auto_workers
+    from benchmark.runner import check_claims, run_jobs, run_records
     from benchmark.suites import get_suite
 
-    module = get_suite(args.suite)
-    profile = args.profile or module.DEFAULT_PROFILE
+    suite = get_suite(args.suite)
+    profile = args.profile or suite.default_profile
     if args.jobs != "auto" and not (str(args.jobs).isdigit() and int(args.jobs) >= 1):
         raise UsageError(f"--jobs must be 'auto' or an integer >= 1; got {args.jobs!r}.")
     _check_device_and_precision(args.device, args.precision)
     try:
-        jobs = plan_jobs(args.suite, profile, datasets_=tuple(args.datasets or ()), models=tuple(args.models or ()),
-                         seeds=args.seeds, precision=args.precision)
+        jobs = suite.plan(profile, datasets=tuple(args.datasets or ()), models=tuple(args.models or ()),
+                          seeds=args.seeds, precision=args.precision)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     out = writable_folder(args.out, "--out")  # only once the arguments are valid: a typo creates no folder
-    db = Path(args.db) if args.db else out / "leaderboard.sqlite"
+    db = Path(args.db) if args.db else out / leaderboard.DEFAULT_DB.name
     check_store(db)  # a damaged, foreign or newer store is refused before any training
-    p = module.PROFILES[profile]
-    print(f"{args.suite} / {profile}: {p.description}")
+    print(f"{args.suite} / {profile}: {suite.profile(profile).description}")
     print(f"{len(jobs)} jobs ({len({j.dataset for j in jobs})} datasets x {len({j.model for j in jobs})} models x "
           f"{len({j.seed for j in jobs})} seeds), results in {out}/, store {db}")
     try:
         n_workers = auto_workers(len(jobs), args.device) if args.jobs == "auto" else int(args.jobs)
     except (RuntimeError, ValueError) as exc:  # e.g. --device cuda on a machine without CUDA
         raise UsageError(str(exc)) from None
-    if n_workers > 1:
-        print(f"{n_workers} worker processes, {worker_threads(n_workers)} CPU thread(s) each "
-              f"(--jobs 1: one process)")
+    executor = LocalExecutor(n_workers)
+    if executor.describe():
+        print(executor.describe())
     start = time.perf_counter()
-    outcomes = run_jobs(jobs, out=out, db=db, device=args.device, n_workers=n_workers, progress=not args.no_progress)
+    outcomes = run_jobs(jobs, out=out, db=db, device=args.device, executor=executor, progress=not args.no_progress)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "skipped", "failed")}
     print(f"\ndone in {time.perf_counter() - start:.0f} s: {counts['ok']} trained, {counts['skipped']} already stored, "
           f"{counts['failed']} failed")
@@ -73,29 +83,28 @@ def run(args: argparse.Namespace) -> int:
         if o.status == "failed":
             print(f"  FAILED {o.job.label}: {o.error}")
 
-    # this run's jobs only (not other precisions or seeds stored beside them); selected here, not as one SQL IN list
-    # of every record id, which would pass SQLite's limit on bound variables for a large run
-    ids = {i for j in jobs for i in j.record_ids()}
-    with leaderboard.Store(db) as store:
-        records = [r for r in store.records(suite=args.suite, protocol_version=module.PROTOCOL_VERSION, profile=profile,
-                                            dataset=sorted({j.dataset for j in jobs}), model=sorted({j.model for j in jobs}))
-                   if r.record_id in ids]
+    records = run_records(jobs, db)
     if records:
         summary = leaderboard.summarize(records, seed=0, reps=2000)
-        key = ("infom", "infoc", "infoe", "psnr")
-        shown = summary[summary["metric"].isin(key)]
+        shown = summary[summary["metric"].isin(suite.report_metrics())]
         print("\nLeaderboard of this run (IQM over seeds, 95% stratified-bootstrap interval):")
         print(leaderboard.format_table(shown if len(shown) else summary))
         print(f"\nAll metrics: python -m benchmark leaderboard show --db {db} --profile {profile}")
-    print(f"Plots (traversals, NMI heatmaps, reconstructions): {out / 'runs' / profile}/<dataset>/<model>/seed<seed>-<job id>/plots/")
+        verdicts = check_claims(args.suite, profile, records, seed=0, reps=2000)
+        if verdicts:
+            print(f"\nClaims of the {args.suite} suite at this budget (python -m benchmark claims --suite "
+                  f"{args.suite} --profile {profile} --db {db}):")
+            print(leaderboard.format_verdicts(verdicts))
+    note = suite.run_note(profile, out)
+    if note:
+        print(note)
     return 1 if counts["failed"] else 0
-
 
 
 def _check_device_and_precision(device: str, precision: str) -> None:
     """Refuse a device this machine lacks, or autocast off CUDA, before any job runs (not as failed records of
-    every job): the training loop's own resolution, run once up front."""
-    from benchmark.training.loop import resolve_device, resolve_precision
+    every job): the training engine's own resolution, run once up front."""
+    from benchmark.training import resolve_device, resolve_precision
 
     try:
         resolve_precision(precision, resolve_device(device))

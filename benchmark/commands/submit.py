@@ -13,10 +13,7 @@ is refused with a one-line message and nothing is stored.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib
-import json
-from pathlib import Path
 
 import numpy as np
 
@@ -35,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", required=True, help="method name shown on the leaderboard")
     p.add_argument("--seed", type=int, default=0, help="training seed of the submitted model (default 0)")
     p.add_argument("--discrete-latents", action="store_true", help="score latents as discrete codes (quantised models)")
-    p.add_argument("--db", default=str(Path("results") / "leaderboard.sqlite"), help="leaderboard store (default results/leaderboard.sqlite)")
+    p.add_argument("--db", default=None, help="leaderboard store (default results/leaderboard.sqlite)")
     p.set_defaults(func=run)
 
 
@@ -43,23 +40,21 @@ def run(args: argparse.Namespace) -> int:
     import datasets
     import leaderboard
     from leaderboard import submission
-    from benchmark import evaluation
-    from benchmark.environment import environment
-    from benchmark.jobs import EVAL_SEED
     from benchmark.suites import get_suite
 
     try:
-        module = get_suite(args.suite)
+        suite = get_suite(args.suite)
+        profile = args.profile or suite.default_profile
+        suite.profile(profile)
     except ValueError as exc:
-        raise UsageError(f"--suite: {exc}") from None
-    profile = args.profile or module.DEFAULT_PROFILE
-    if profile not in module.PROFILES:
-        raise UsageError(f"--profile must be one of {', '.join(module.PROFILES)}; got {profile!r}.")
+        raise UsageError(f"--suite/--profile: {exc}") from None
+    if not hasattr(suite, "submission_records"):
+        raise UsageError(f"the {suite.name} suite takes no submitted representations.")
+    args.db = args.db or str(leaderboard.DEFAULT_DB)
     check_seed(args.seed, "--seed")
     if not args.name.strip():
         raise UsageError("--name must not be empty.")
     check_store(args.db)  # before the encoding work, not after it
-    p = module.PROFILES[profile]
     try:
         ds = datasets.load(args.dataset)
     except (ValueError, OSError) as exc:
@@ -67,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
     if not isinstance(ds, datasets.FactorDataset):
         raise UsageError(f"--dataset {args.dataset!r} has class labels, not ground-truth factors; the disentanglement "
                          f"metrics need a factor dataset (see `python -m benchmark list`).")
-    n = min(p.eval_samples, len(ds))
-    sample = ds.evaluation_sample(n, seed=EVAL_SEED)
+    sample = suite.evaluation_sample(profile, ds)
+    n = sample.n
     provenance = "submitted-latents" if args.latents else "submitted-encoder"
     try:
         if args.latents:
@@ -81,17 +76,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{exc} (profile {profile!r} uses the sample of {n} images written by `python -m benchmark "
                          f"eval-sample {args.dataset} --profile {profile} --out FILE.npz`)") from None
 
-    settings = p.eval
-    outcomes = evaluation.evaluate_representation(sample.factors, latents, discrete=args.discrete_latents,
-                                                  settings=settings, seed=EVAL_SEED)
-    config_hash = hashlib.sha256(json.dumps({"provenance": provenance, "name": args.name}, sort_keys=True)
-                                 .encode()).hexdigest()
-    records = [leaderboard.Record(
-        suite=args.suite, protocol_version=module.PROTOCOL_VERSION, profile=profile, dataset=ds.name,
-        dataset_hash=ds.content_hash, model=args.name, model_config_hash=config_hash, train_seed=args.seed,
-        metric=o.metric, metric_version=o.version, metric_params=o.params, eval_seed=EVAL_SEED, value=o.value,
-        components=o.components, status=o.status, error=o.error, environment=environment(),
-        timing={"metric_seconds": o.seconds}, provenance=provenance) for o in outcomes]
+    records = suite.submission_records(profile, ds, latents, name=args.name, seed=args.seed, provenance=provenance,
+                                       discrete=args.discrete_latents)
     with leaderboard.Store(args.db) as store:
         try:
             result = submission.ingest_submission(store, records, sample_hash=sample.sample_hash,
@@ -100,9 +86,9 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     print(f"{args.name} on {ds.name} (seed {args.seed}, profile {profile}): {result.inserted} records stored, "
           f"{result.skipped} already present")
-    for o in outcomes:
-        shown = "failed: " + str(o.error) if o.status != "ok" else f"{o.value:.4f}"
-        print(f"  {o.metric:<22} {shown}")
+    for r in records:
+        shown = "failed: " + str(r.error) if r.status != "ok" else f"{r.value:.4f}"
+        print(f"  {r.metric:<22} {shown}")
     return 0
 
 

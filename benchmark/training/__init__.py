@@ -1,22 +1,27 @@
-"""Training of the suite's models: one readable loop, checkpoints with exact resume, inference helpers.
+"""The training engine shared by every suite: device, precision, seeds and random streams, checkpoints with exact
+resume, a divergence guard and progress; it knows no model family and no kind of data.
 
-``train(cfg, dataset, run_dir=...)`` trains; ``encode`` / ``decode`` / ``reconstruct`` / ``traverse`` turn a trained model and
-images into numpy arrays for the metrics and the plots. See ``docs/models.md``.
+A suite gives :func:`train` an :class:`EngineConfig` (or a subclass with its own fields) and a
+:class:`TrainingTask` (build the model and its optimizers; run one step). See ``docs/architecture.md``.
 """
 
-from benchmark.training.config import TrainConfig
-from benchmark.training.inference import decode, encode, reconstruct, traverse
+from benchmark.training.config import DEVICES, PRECISIONS, RESUME_FREE_FIELDS, EngineConfig
 from benchmark.training.loop import (
     CHECKPOINT_NAME,
     CheckpointMismatchError,
+    StepState,
+    TrainingTask,
     TrainResult,
+    load_checkpoint,
     resolve_device,
     resolve_precision,
+    save_checkpoint,
+    torch_threads,
     train,
-    train_step,
 )
 
 __all__ = [
-    "CHECKPOINT_NAME", "CheckpointMismatchError", "TrainConfig", "TrainResult", "decode", "encode", "reconstruct",
-    "resolve_device", "resolve_precision", "train", "train_step", "traverse",
+    "CHECKPOINT_NAME", "CheckpointMismatchError", "DEVICES", "EngineConfig", "PRECISIONS", "RESUME_FREE_FIELDS",
+    "StepState", "TrainResult", "TrainingTask", "load_checkpoint", "resolve_device", "resolve_precision",
+    "save_checkpoint", "torch_threads", "train",
 ]

@@ -1,14 +1,17 @@
-"""Training configuration: a frozen dataclass with every default on one screen."""
+"""The engine's run configuration: a frozen dataclass with every default on one screen.
+
+A suite subclasses :class:`EngineConfig` with the fields that define its own runs (the disentanglement
+suite adds ``model`` and ``batch_size``); the engine saves ``cfg.to_dict()`` in every checkpoint and refuses
+to resume from a checkpoint whose config differs outside :data:`RESUME_FREE_FIELDS`.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from benchmark.models.config import ModelConfig
-
-__all__ = ["TrainConfig", "RESUME_FREE_FIELDS"]
+__all__ = ["EngineConfig", "RESUME_FREE_FIELDS", "DEVICES", "PRECISIONS"]
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -17,12 +20,10 @@ RESUME_FREE_FIELDS = ("steps", "device", "cpu_threads", "checkpoint_every", "eva
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """One training run. Reference protocol: 200 000 steps at batch 128 (64 for the GANs), eval/checkpoint every 5 000."""
+class EngineConfig:
+    """How one training run executes: length, seed, device, precision, checkpoints and logging."""
 
-    model: ModelConfig = field(default_factory=ModelConfig)  # architecture, losses, optimizer
     steps: int = 200_000  # optimizer steps (GANs: critic steps)
-    batch_size: int = 128  # images per step
     seed: int = 0  # seeds model init, batch sampling and model noise
     device: str = "auto"  # 'auto' (CUDA, then MPS, then CPU), 'cpu', 'cuda', 'mps'
     precision: str = "auto"  # 'auto' (bf16 on CUDA, else fp32), 'fp32', 'bf16' or 'fp16' (autocast, CUDA only)
@@ -34,9 +35,7 @@ class TrainConfig:
     progress: bool = True  # show the tqdm bar
 
     def __post_init__(self) -> None:
-        if not isinstance(self.model, ModelConfig):
-            raise TypeError(f"model must be a ModelConfig; got {type(self.model).__name__}.")
-        for name, low in (("steps", 1), ("batch_size", 1), ("seed", 0), ("cpu_threads", 0), ("checkpoint_every", 0), ("eval_every", 0),
+        for name, low in (("steps", 1), ("seed", 0), ("cpu_threads", 0), ("checkpoint_every", 0), ("eval_every", 0),
                           ("log_every", 1)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
@@ -50,10 +49,3 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
-        d = dict(d)
-        model = dict(d.pop("model"))
-        model["betas"] = tuple(model["betas"])
-        return cls(model=ModelConfig(**model), **d)

@@ -1,8 +1,12 @@
-"""The training loop: ``train(cfg, dataset, run_dir=...) -> TrainResult``, readable top to bottom.
+"""The training engine: ``train(cfg, task, run_dir=...) -> TrainResult``, readable top to bottom.
 
-Order: device and precision -> seeds -> model -> optimizers -> resume from ``run_dir/checkpoint.pt`` if present
--> loop (sample a batch; one optimizer step per model phase: forward, backward, element-wise clip, step;
-progress bar; optional evaluation every ``eval_every`` steps and at the end; checkpoint every
+The engine knows no model family and no kind of data. A suite hands it a :class:`TrainingTask` (build the
+model, make its optimizers, run one training step: sample a batch, forward, backward, optimizer steps) and an
+:class:`EngineConfig` (or a subclass with the suite's own fields); the engine owns everything around the step:
+
+Order: device and precision -> seeds -> ``task.build_model()`` -> ``task.make_optimizers()`` -> resume from
+``run_dir/checkpoint.pt`` if present -> loop (``task.step(state, step)``; divergence guard and progress every
+``log_every`` steps; optional evaluation every ``eval_every`` steps and at the end; checkpoint every
 ``checkpoint_every`` steps and at the end) -> result.
 
 Exactness of resume: a checkpoint holds the unwrapped ``state_dict``, every optimizer state, the step, the
@@ -23,17 +27,16 @@ import time
 import warnings
 from pathlib import Path
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from benchmark.models import DisentanglementModel, clip_gradients_, make_optimizers, model_from_config
-from benchmark.training.config import RESUME_FREE_FIELDS, TrainConfig
+from benchmark.training.config import RESUME_FREE_FIELDS, EngineConfig
 
-__all__ = ["train", "TrainResult", "resolve_device", "resolve_precision", "train_step", "CHECKPOINT_NAME",
-           "CheckpointMismatchError", "dataset_identity"]
+__all__ = ["train", "TrainResult", "TrainingTask", "StepState", "resolve_device", "resolve_precision",
+           "CHECKPOINT_NAME", "CheckpointMismatchError", "load_checkpoint", "save_checkpoint", "torch_threads"]
 
 CHECKPOINT_NAME = "checkpoint.pt"
 RESULT_NAME = "train_result.json"
@@ -52,8 +55,8 @@ class TrainResult:
     ``steps_per_second`` cover the steps run by this call only (0 when the run was already complete).
     """
 
-    model: DisentanglementModel
-    config: TrainConfig
+    model: torch.nn.Module
+    config: EngineConfig
     final_losses: dict[str, float]
     steps: int  # steps completed in total
     start_step: int  # step the call started from (> 0 when resumed)
@@ -73,6 +76,17 @@ class TrainResult:
 
 # --------------------------------------------------------------------------------------------------
 # small pure helpers
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run the block with ``n`` torch CPU threads, then restore the previous count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def resolve_device(name: str) -> torch.device:
     """'auto' -> CUDA if available, then MPS, then CPU; an explicit device must exist."""
     if name == "auto":
@@ -99,52 +113,46 @@ def resolve_precision(name: str, device: torch.device) -> str:
     return name
 
 
-def dataset_identity(dataset) -> dict[str, Any]:
-    """What a checkpoint records about its data: type, name, factor sizes and length."""
-    return {
-        "type": type(dataset).__name__,
-        "name": getattr(dataset, "name", None),
-        "factor_sizes": [int(s) for s in dataset.factor_sizes],
-        "len": int(len(dataset)),
-    }
+@dataclasses.dataclass
+class StepState:
+    """What :meth:`TrainingTask.step` works with: the model, its optimizers and the engine's random streams.
+
+    ``data_rng`` (numpy) draws batches and ``noise`` (torch, on ``device``) draws model noise; both are saved in
+    every checkpoint. ``autocast()`` is the precision's context (a no-op in fp32) and ``scaler`` the fp16
+    GradScaler (disabled otherwise); ``memory_format`` is the layout batches should take.
+    """
+
+    model: torch.nn.Module
+    optimizers: dict[str, torch.optim.Optimizer]
+    data_rng: np.random.Generator
+    noise: torch.Generator
+    device: torch.device
+    memory_format: torch.memory_format
+    autocast: Callable[[], Any]
+    scaler: torch.amp.GradScaler
 
 
-def get_batch(dataset, batch_size: int, rng: np.random.Generator, device: torch.device,
-              memory_format: torch.memory_format = torch.contiguous_format) -> torch.Tensor:
-    """Images of ``batch_size`` factor combinations drawn with ``rng``: (B, C, H, W) float32 in [0, 1] on ``device``."""
-    classes = dataset.sample_factors(batch_size, rng)  # (B, K) int64
-    images = dataset.images_for_factors(classes, dtype=np.float32)  # (B, C, H, W)
-    x = torch.from_numpy(np.ascontiguousarray(images)).to(device, non_blocking=True)
-    return x.contiguous(memory_format=memory_format)
+@runtime_checkable
+class TrainingTask(Protocol):
+    """What a suite gives the engine: one model to train and how one step of it runs.
 
+    ``label`` names the run in the progress bar; ``data_identity()`` is what a checkpoint records of the data
+    (a resumed run must see the same); ``build_model()`` is called right after seeding (initialisation draws
+    from torch's global generator); ``make_optimizers(model, device)`` after the model is on its device;
+    ``step(state, step)`` runs training step ``step`` (0-based) and returns its named loss parts (tensors,
+    detached). ``divergence_hint`` ends the error raised when a loss is not finite.
+    """
 
-def train_step(model: DisentanglementModel, optimizers: dict[str, torch.optim.Optimizer], x: torch.Tensor, step: int,
-               noise: torch.Generator, autocast, scaler: torch.amp.GradScaler) -> dict[str, torch.Tensor]:
-    """One training step: for each phase of the model, forward, backward, element-wise clip, optimizer step.
+    label: str
+    divergence_hint: str
 
-    Under fp16 the GradScaler skips a phase whose gradients overflowed (and halves its scale); that phase's loss
-    parts are left out of the returned logs, since a GAN's gradient penalty is inf there by design (its inner
-    gradient is taken at the loss scale) and would read as divergence."""
-    logs: dict[str, torch.Tensor] = {}
-    scale = float(scaler.get_scale()) if scaler.is_enabled() else 1.0  # reading it syncs the device: once a phase
-    for phase in model.phases(step):
-        optimizer = optimizers[phase]
-        model.zero_grad(set_to_none=True)  # also drops gradients another phase left on shared modules
-        model.inner_grad_scale = scale
-        with autocast():
-            loss, parts = model.loss(phase, x, noise)
-        scaler.scale(loss).backward()
-        scaler.unscale_(optimizer)
-        clip_gradients_(optimizer)
-        scaler.step(optimizer)
-        scaler.update()
-        if scaler.is_enabled():
-            new_scale = float(scaler.get_scale())
-            skipped, scale = new_scale < scale, new_scale
-            if skipped:  # overflow: the GradScaler skipped this phase's step and lowered its scale
-                continue
-        logs.update(parts)
-    return logs
+    def data_identity(self) -> dict[str, Any]: ...
+
+    def build_model(self) -> torch.nn.Module: ...
+
+    def make_optimizers(self, model: torch.nn.Module, device: torch.device) -> dict[str, torch.optim.Optimizer]: ...
+
+    def step(self, state: StepState, step: int) -> dict[str, torch.Tensor]: ...
 
 
 def _rng_states(data_rng: np.random.Generator, noise: torch.Generator) -> dict[str, Any]:
@@ -191,24 +199,36 @@ def _versions() -> dict[str, str]:
             "benchmark": benchmark.__version__}
 
 
-def _check_compatible(path: Path, ckpt: dict[str, Any], cfg: TrainConfig, dataset) -> None:
-    """Refuse a checkpoint written by another configuration or dataset, naming the first differences."""
-    saved, now = dict(ckpt["config"]), cfg.to_dict()
+def _plain(value: Any) -> Any:
+    """JSON-like view of a config value: tuples as lists, so a checkpoint's lists compare equal to them."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _differences(saved: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[str]:
+    """``key: a in the checkpoint, b now`` for every differing entry, nested keys dotted (``model.lr``)."""
     diffs = []
     for key in sorted(set(saved) | set(now)):
-        if key in RESUME_FREE_FIELDS:
-            continue
-        if key == "model":
-            for k in sorted(set(saved[key]) | set(now[key])):
-                a, b = saved[key].get(k), now[key].get(k)
-                if (tuple(a) if isinstance(a, list) else a) != (tuple(b) if isinstance(b, list) else b):
-                    diffs.append(f"model.{k}: {a!r} in the checkpoint, {b!r} now")
-        elif saved.get(key) != now.get(key):
-            diffs.append(f"{key}: {saved.get(key)!r} in the checkpoint, {now.get(key)!r} now")
-    data_saved, data_now = ckpt["dataset"], dataset_identity(dataset)
-    for key in data_now:
-        if data_saved.get(key) != data_now[key]:
-            diffs.append(f"dataset {key}: {data_saved.get(key)!r} in the checkpoint, {data_now[key]!r} now")
+        a, b = saved.get(key), now.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            diffs += _differences(a, b, f"{prefix}{key}.")
+        elif _plain(a) != _plain(b):
+            diffs.append(f"{prefix}{key}: {a!r} in the checkpoint, {b!r} now")
+    return diffs
+
+
+def _check_compatible(path: Path, ckpt: dict[str, Any], cfg: EngineConfig, data: dict[str, Any]) -> None:
+    """Refuse a checkpoint written by another configuration or dataset, naming the first differences."""
+    saved = {k: v for k, v in dict(ckpt["config"]).items() if k not in RESUME_FREE_FIELDS}
+    now = {k: v for k, v in cfg.to_dict().items() if k not in RESUME_FREE_FIELDS}
+    diffs = _differences(saved, now)
+    data_saved = ckpt["dataset"]
+    for key in data:
+        if data_saved.get(key) != data[key]:
+            diffs.append(f"dataset {key}: {data_saved.get(key)!r} in the checkpoint, {data[key]!r} now")
     if diffs:
         raise CheckpointMismatchError(
             f"checkpoint {path} was written by a different configuration ({'; '.join(diffs[:5])}). "
@@ -219,7 +239,7 @@ def _check_compatible(path: Path, ckpt: dict[str, Any], cfg: TrainConfig, datase
 _CHECKPOINT_KEYS = ("model", "optimizers", "step", "config", "dataset", "rng", "final_losses")
 
 
-def _load_checkpoint(path: Path) -> dict[str, Any]:
+def load_checkpoint(path: Path) -> dict[str, Any]:
     """The checkpoint at ``path``; a damaged one (empty, truncated, another file) is a CheckpointMismatchError."""
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
@@ -235,23 +255,26 @@ def _load_checkpoint(path: Path) -> dict[str, Any]:
     return ckpt
 
 
-def _save_checkpoint(path: Path, **contents: Any) -> None:
+def save_checkpoint(path: Path, **contents: Any) -> None:
+    """Write a checkpoint atomically (a temporary file renamed over ``path``)."""
     tmp = path.with_suffix(f".{os.getpid()}.tmp")  # per process: two trainers never share a half-written file
     torch.save(contents, tmp)
     os.replace(tmp, path)  # atomic: an interruption never leaves a half-written checkpoint
 
 
 # --------------------------------------------------------------------------------------------------
-def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None,
-          evaluate: Callable[[DisentanglementModel], dict[str, float]] | None = None,
+def train(cfg: EngineConfig, task: TrainingTask, *, run_dir: str | Path | None = None,
+          evaluate: Callable[[torch.nn.Module], dict[str, float]] | None = None,
           on_progress: Callable[[int, int, float], None] | None = None) -> TrainResult:
-    """Train ``cfg.model`` on ``dataset`` for ``cfg.steps`` steps; resume from ``run_dir`` if it holds a checkpoint.
+    """Train ``task``'s model for ``cfg.steps`` steps; resume from ``run_dir`` if it holds a checkpoint.
 
     Parameters
     ----------
-    cfg : TrainConfig
-    dataset : FactorDataset-like
-        Needs ``factor_sizes``, ``__len__``, ``sample_factors(n, rng)`` and ``images_for_factors(classes, dtype)``.
+    cfg : EngineConfig
+        Or a suite's subclass of it: all of ``cfg.to_dict()`` is saved in the checkpoints and must match on resume
+        (except :data:`RESUME_FREE_FIELDS`).
+    task : TrainingTask
+        Builds the model and its optimizers and runs one step (see :class:`TrainingTask`).
     run_dir : path, optional
         Folder for ``checkpoint.pt`` (every ``cfg.checkpoint_every`` steps and at the end) and
         ``train_result.json``. Without it nothing is written and nothing is resumed.
@@ -273,19 +296,21 @@ def train(cfg: TrainConfig, dataset, *, run_dir: str | Path | None = None,
     ------
     CheckpointMismatchError
         When ``run_dir`` holds a checkpoint of another configuration or dataset.
+    FloatingPointError
+        When a loss is not finite at a logging step (the model is never checkpointed then).
     """
-    if not isinstance(cfg, TrainConfig):
-        raise TypeError(f"cfg must be a TrainConfig; got {type(cfg).__name__}.")
+    if not isinstance(cfg, EngineConfig):
+        raise TypeError(f"cfg must be an EngineConfig; got {type(cfg).__name__}.")
     threads_before = torch.get_num_threads()
     if cfg.cpu_threads:
         torch.set_num_threads(cfg.cpu_threads)
     try:
-        return _train(cfg, dataset, run_dir=run_dir, evaluate=evaluate, on_progress=on_progress)
+        return _train(cfg, task, run_dir=run_dir, evaluate=evaluate, on_progress=on_progress)
     finally:
         torch.set_num_threads(threads_before)
 
 
-def _train(cfg: TrainConfig, dataset, *, run_dir, evaluate, on_progress=None) -> TrainResult:
+def _train(cfg: EngineConfig, task: TrainingTask, *, run_dir, evaluate, on_progress=None) -> TrainResult:
     """The body of :func:`train` (which sets and restores the CPU thread count around it)."""
     device = resolve_device(cfg.device)
     precision = resolve_precision(cfg.precision, device)
@@ -300,21 +325,19 @@ def _train(cfg: TrainConfig, dataset, *, run_dir, evaluate, on_progress=None) ->
     data_rng = np.random.default_rng([cfg.seed, 0])
     noise = torch.Generator(device=device).manual_seed(cfg.seed)
 
-    # data shape from one image drawn with a throwaway generator (the batch stream stays untouched)
-    probe = dataset.images_for_factors(dataset.sample_factors(1, np.random.default_rng(0)), dtype=np.float32)
-    image_shape = tuple(int(s) for s in probe.shape[1:])
-    n_factors = len(dataset.factor_sizes)
-
     # model and optimizers
-    model = model_from_config(cfg.model, image_shape=image_shape, n_factors=n_factors, dataset_size=len(dataset))
+    model = task.build_model()
     # channels-last helps cuDNN tensor cores; on CPU it gains ~10% at batch 128 and is slower on tiny inputs
     use_channels_last = cfg.channels_last if cfg.channels_last is not None else device.type == "cuda"
     memory_format = torch.channels_last if use_channels_last else torch.contiguous_format
     model.to(device=device, memory_format=memory_format).train()
-    optimizers = make_optimizers(model, fused=device.type == "cuda")
+    optimizers = task.make_optimizers(model, device)
     scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
     amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
     autocast = (lambda: torch.autocast("cuda", dtype=amp_dtype)) if amp_dtype else contextlib.nullcontext
+
+    step_state = StepState(model, optimizers, data_rng, noise, device, memory_format, autocast, scaler)
+    data = task.data_identity()
 
     # resume
     start_step, final_losses, evaluations = 0, {}, []
@@ -322,8 +345,8 @@ def _train(cfg: TrainConfig, dataset, *, run_dir, evaluate, on_progress=None) ->
     if run_dir is not None and run_dir.exists() and not run_dir.is_dir():
         raise NotADirectoryError(f"run_dir {run_dir} is a file; pass a folder for the checkpoints.")
     if ckpt_path is not None and ckpt_path.exists():
-        ckpt = _load_checkpoint(ckpt_path)
-        _check_compatible(ckpt_path, ckpt, cfg, dataset)
+        ckpt = load_checkpoint(ckpt_path)
+        _check_compatible(ckpt_path, ckpt, cfg, data)
         if int(ckpt["step"]) > cfg.steps:
             raise CheckpointMismatchError(
                 f"checkpoint {ckpt_path} is at step {int(ckpt['step'])}, past steps={cfg.steps}; a run is never "
@@ -342,21 +365,20 @@ def _train(cfg: TrainConfig, dataset, *, run_dir, evaluate, on_progress=None) ->
         if ckpt_path is None:
             return
         run_dir.mkdir(parents=True, exist_ok=True)
-        _save_checkpoint(
+        save_checkpoint(
             ckpt_path, model=model.state_dict(), optimizers={k: o.state_dict() for k, o in optimizers.items()},
             scaler=scaler.state_dict() if scaler.is_enabled() else None, step=step_done, config=cfg.to_dict(),
-            dataset=dataset_identity(dataset), rng=_rng_states(data_rng, noise),
+            dataset=data, rng=_rng_states(data_rng, noise),
             final_losses={k: float(v) for k, v in latest.items()}, evaluations=evaluations,
             versions=_versions(),
         )
 
     # the loop
     bar = tqdm(total=cfg.steps, initial=min(start_step, cfg.steps), disable=not cfg.progress,
-               desc=f"train {cfg.model.name}", unit="step", dynamic_ncols=True)
+               desc=f"train {task.label}", unit="step", dynamic_ncols=True)
     t0 = time.perf_counter()
     for step in range(start_step, cfg.steps):
-        x = get_batch(dataset, cfg.batch_size, data_rng, device, memory_format)
-        latest.update(train_step(model, optimizers, x, step, noise, autocast, scaler))
+        latest.update(task.step(step_state, step))
         done = step + 1
         checkpoint_now = (cfg.checkpoint_every and done % cfg.checkpoint_every == 0) or done == cfg.steps
         if done % cfg.log_every == 0 or checkpoint_now:  # never checkpoint a diverged model
@@ -364,12 +386,12 @@ def _train(cfg: TrainConfig, dataset, *, run_dir, evaluate, on_progress=None) ->
             if not all(np.isfinite(v) for v in final_losses.values()):
                 raise FloatingPointError(
                     f"training diverged at step {done}: a loss is not finite ({final_losses}); "
-                    f"lower lr (now {cfg.model.lr}) or check the data."
+                    f"{task.divergence_hint}."
                 )
             if scaler.is_enabled() and float(scaler.get_scale()) < 1.0:  # fp16 skipped step after step since 2**16
                 raise FloatingPointError(
                     f"training diverged at step {done}: under fp16 the gradients overflow even at loss scale "
-                    f"{float(scaler.get_scale()):g} (every such step is skipped); lower lr (now {cfg.model.lr}) or "
+                    f"{float(scaler.get_scale()):g} (every such step is skipped); {task.divergence_hint}, or "
                     f"train with precision='bf16' or 'fp32'."
                 )
             rate = (done - start_step) / max(time.perf_counter() - t0, 1e-9)

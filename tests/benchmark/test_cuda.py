@@ -15,9 +15,11 @@ import pytest
 import torch
 from models_toy_data import BarDataset
 
-from benchmark.models import make_optimizers, model_from_config, reference_config
-from benchmark.training import CHECKPOINT_NAME, TrainConfig, encode, train
-from benchmark.training.loop import train_step
+from benchmark.suites.disentanglement.models import make_optimizers, model_from_config, reference_config
+from benchmark.training import CHECKPOINT_NAME
+from benchmark.suites.disentanglement.inference import encode
+from benchmark.suites.disentanglement.training import TrainConfig, train
+from benchmark.suites.disentanglement.training import train_step
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (torch sees none)")
 

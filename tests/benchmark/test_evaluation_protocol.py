@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import metrics
-from benchmark.evaluation import EvalSettings, evaluate_representation, metric_params
+from benchmark.suites.disentanglement.evaluation import EvalSettings, evaluate_representation, metric_params
 
 
 def _sample(n=600, seed=0):

@@ -9,7 +9,7 @@ import torch
 from models_toy_data import BarDataset, single_torch_thread  # noqa: F401 (autouse fixture)
 from scipy.special import logsumexp
 
-from benchmark.models import (
+from benchmark.suites.disentanglement.models import (
     MODEL_NAMES,
     QLAE,
     BetaTCVAE,
@@ -19,7 +19,7 @@ from benchmark.models import (
     model_from_config,
     reference_config,
 )
-from benchmark.training.loop import train_step
+from benchmark.suites.disentanglement.training import train_step
 
 SHAPE = (1, 32, 32)
 

@@ -7,8 +7,8 @@ import torch
 from models_toy_data import single_torch_thread  # noqa: F401 (autouse fixture)
 from torch import nn
 
-from benchmark.models import ARCHITECTURES, ModelConfig, model_from_config
-from benchmark.models.nets import Encoder, StyleBlock, StyleDecoder, init_like_equinox
+from benchmark.suites.disentanglement.models import ARCHITECTURES, ModelConfig, model_from_config
+from benchmark.suites.disentanglement.models.nets import Encoder, StyleBlock, StyleDecoder, init_like_equinox
 
 
 @pytest.mark.parametrize("channels", [3, 1])

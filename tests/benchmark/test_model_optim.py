@@ -4,7 +4,7 @@ import pytest
 import torch
 from models_toy_data import single_torch_thread  # noqa: F401 (autouse fixture)
 
-from benchmark.models import clip_gradients_, make_optimizers, model_from_config, reference_config
+from benchmark.suites.disentanglement.models import clip_gradients_, make_optimizers, model_from_config, reference_config
 
 
 def _model(name, **overrides):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.evaluation import FAMILIES
+from benchmark.suites.disentanglement.evaluation import FAMILIES
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "paper_run.py"
 
@@ -53,8 +53,8 @@ def test_bad_arguments_are_refused(paper_run, monkeypatch):
     with pytest.raises(ValueError, match="steps must be at least 20"):
         paper_run.measure(profile="smoke", dataset="dsprites-procedural-32px", steps=5)
     monkeypatch.setattr(sys, "argv", ["paper_run.py", "--profile", "fast"])
-    with pytest.raises(SystemExit, match="--profile must be one of smoke, quick, paper; got 'fast'"):
+    with pytest.raises(SystemExit, match="--profile must be one of smoke, quick, claim, paper; got 'fast'"):
         paper_run.main()
     monkeypatch.setattr(sys, "argv", ["paper_run.py", "--profile", "smoke", "--model", "vae"])
-    with pytest.raises(SystemExit, match=r"^error: models must be among qlae, .*; got vae\.$"):
+    with pytest.raises(SystemExit, match=r"^error: models must be among ae, .*; got vae\.$"):
         paper_run.main()

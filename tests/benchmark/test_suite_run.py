@@ -12,10 +12,23 @@ import torch
 import datasets
 import leaderboard
 import metrics
-from benchmark.evaluation import ALL_METRICS
-from benchmark.jobs import hyperparameter_dataset, is_stored, run_job
-from benchmark.runner import plan_jobs, run_jobs
-from benchmark.suites.disentanglement import ALL_MODELS
+from benchmark.jobs import config_hash
+from benchmark.runner import run_job, run_jobs
+from benchmark.sinks import StoreSink
+from benchmark.suites import get_suite
+from benchmark.suites.disentanglement.evaluation import ALL_METRICS
+
+SUITE = get_suite("disentanglement")
+ALL_MODELS = SUITE.models
+
+
+def plan_jobs(suite, profile, **kw):
+    assert suite == "disentanglement"
+    return SUITE.plan(profile, **kw)
+
+
+def is_stored(job, db):
+    return StoreSink(db).stored(job)
 
 
 @pytest.fixture(scope="module")
@@ -74,16 +87,18 @@ def test_job_identity_is_stable_and_depends_on_what_matters():
     assert [j.job_id for j in a] == [j.job_id for j in b]
     assert len({j.job_id for j in a}) == len(a)
     assert len({j.model_config_hash for j in a}) == len({j.model for j in a})  # seeds share a model config
-    more_steps = dataclasses.replace(a[0], train_config={**a[0].train_config, "steps": 999})
+    longer = {**a[0].config["train_config"], "steps": 999}
+    more_steps = dataclasses.replace(a[0], config={**a[0].config, "train_config": longer},
+                                     model_config_hash=config_hash(longer))
     assert more_steps.job_id != a[0].job_id and more_steps.record_ids()[0] != a[0].record_ids()[0]
     # what cannot change the numbers is not part of the identity
     for field in ("checkpoint_every", "eval_every", "cpu_threads", "device", "progress", "log_every", "seed"):
-        assert field not in a[0].train_config
-    assert a[0].train_config["steps"] == 20 and "batch_size" in a[0].train_config
+        assert field not in a[0].config["train_config"]
+    assert a[0].config["train_config"]["steps"] == 20 and "batch_size" in a[0].config["train_config"]
     # a precision other than auto changes the numbers: other jobs, other records; auto keeps the identity
-    assert a[0].train_config["precision"] == "auto"
+    assert a[0].config["train_config"]["precision"] == "auto"
     fp32 = plan_jobs("disentanglement", "smoke", precision="fp32")
-    assert [j.train_config["precision"] for j in fp32] == ["fp32"] * len(a)
+    assert [j.config["train_config"]["precision"] for j in fp32] == ["fp32"] * len(a)
     assert not {j.job_id for j in fp32} & {j.job_id for j in a}
     assert not set(fp32[0].record_ids()) & set(a[0].record_ids())
     with pytest.raises(ValueError, match="precision must be one of"):
@@ -92,9 +107,10 @@ def test_job_identity_is_stable_and_depends_on_what_matters():
 
 def test_a_failing_job_is_recorded_and_the_others_go_on(tmp_path):
     good, = plan_jobs("disentanglement", "smoke", models=("ae",))
-    broken_model = {**good.train_config["model"], "lr": -1.0}  # refused by the model config at run time
-    bad = dataclasses.replace(good, model="qlae", discrete_latents=True,
-                              train_config={**good.train_config, "model": {**broken_model, "name": "qlae"}})
+    train_config = good.config["train_config"]
+    broken_model = {**train_config["model"], "lr": -1.0}  # refused by the model config at run time
+    bad = dataclasses.replace(good, model="qlae", config={**good.config, "discrete_latents": True, "train_config":
+                                                          {**train_config, "model": {**broken_model, "name": "qlae"}}})
     outcomes = run_jobs([bad, good], out=tmp_path, db=tmp_path / "db.sqlite", device="cpu", progress=False)
     assert [o.status for o in outcomes] == ["failed", "ok"]
     assert "lr must be a finite number >= 0" in outcomes[0].error
@@ -160,7 +176,7 @@ def test_list_names_profiles_models_and_metrics(tmp_path):
 
 def test_unknown_profile_is_a_one_line_error(tmp_path):
     r = _cli("run", "--profile", "huge", "--out", str(tmp_path), cwd=tmp_path)
-    assert r.returncode == 2 and "profile must be one of 'smoke', 'quick', 'paper'; got 'huge'" in r.stderr
+    assert r.returncode == 2 and "profile must be one of 'smoke', 'quick', 'claim', 'paper'; got 'huge'" in r.stderr
     assert "Traceback" not in r.stderr
 
 
@@ -178,7 +194,7 @@ def test_another_precision_is_stored_as_other_jobs_and_the_table_shows_this_run_
     r = _cli("run", "--profile", "smoke", "--models", "ae", "--precision", "fp32", "--out", str(tmp_path), "--db",
              str(db), "--no-progress", cwd=tmp_path)
     assert r.returncode == 0 and "1 trained, 0 already stored" in r.stdout, r.stderr
-    table = r.stdout.split("Leaderboard of this run")[1]
+    table = r.stdout.split("Leaderboard of this run")[1].split("Claims of")[0]
     assert "ae #" not in table and "1 (<5)" in table  # only the fp32 job: no second config, one seed
     with leaderboard.Store(db) as store:
         assert len({rec.model_config_hash for rec in store.records(model="ae")}) == 2
@@ -201,7 +217,7 @@ def test_the_end_of_run_table_does_not_bind_every_record_id_at_once(smoke_run, m
 
     monkeypatch.setattr(sqlite3, "connect", small_limit)
     assert main(["run", "--profile", "smoke", "--out", str(out), "--no-progress"]) == 0
-    table = capsys.readouterr().out.split("Leaderboard of this run")[1]
+    table = capsys.readouterr().out.split("Leaderboard of this run")[1].split("Claims of")[0]
     assert table.count("infom") == len(jobs)
 
 
@@ -237,13 +253,14 @@ def test_unwritable_output_folders_are_one_line_errors(tmp_path):
 def test_auto_workers_is_one_per_core_on_the_cpu_and_never_more_than_the_jobs():
     import os
 
-    from benchmark.runner import auto_workers
+    from benchmark.executors.local import auto_workers
 
     assert auto_workers(100, "cpu") == (os.cpu_count() or 1)
     assert auto_workers(1, "cpu") == 1
 
 
 def test_pool_skips_stored_jobs_without_starting_workers(smoke_run, monkeypatch):
+    import benchmark.executors.local as local
     import benchmark.runner as runner
 
     out, jobs, _ = smoke_run
@@ -251,7 +268,7 @@ def test_pool_skips_stored_jobs_without_starting_workers(smoke_run, monkeypatch)
     def no_pool(*args, **kwargs):
         raise AssertionError("a worker pool was started for jobs that are all stored")
 
-    monkeypatch.setattr(runner, "ProcessPoolExecutor", no_pool)
+    monkeypatch.setattr(local, "ProcessPoolExecutor", no_pool)
     again = runner.run_jobs(jobs, out=out, db=out / "leaderboard.sqlite", device="cpu", n_workers=2, progress=False)
     assert [o.status for o in again] == ["skipped"] * len(jobs)
 
@@ -271,31 +288,31 @@ def test_pool_runs_jobs_in_worker_processes_and_stores_their_records(tmp_path, s
 
 
 def test_paper_plans_every_dataset_with_the_reference_batches():
-    from benchmark.models import reference_config
+    from benchmark.suites.disentanglement.models import reference_config
 
     # every MPI3D variant takes MPI3D's reference values (weight decay 0.001), not an error
-    assert reference_config("qlae", hyperparameter_dataset("mpi3d-complex")).weight_decay == 0.001
+    assert reference_config("qlae", "mpi3d-complex-64px").weight_decay == 0.001
     assert reference_config("qlae", "mpi3d-toy").weight_decay == 0.001
-    jobs = plan_jobs("disentanglement", "paper", datasets_=("shapes3d-procedural",),
+    jobs = plan_jobs("disentanglement", "paper", datasets=("shapes3d-procedural",),
                      models=("qlae", "ql_infowgan_gp", "qlae"), seeds=1)
     assert [j.model for j in jobs] == ["qlae", "ql_infowgan_gp"]  # a name given twice is one job
-    assert {j.model: j.train_config["batch_size"] for j in jobs} == {"qlae": 128, "ql_infowgan_gp": 64}
-    assert all(j.checkpoint_every == 5000 for j in jobs)
-    every = plan_jobs("disentanglement", "paper", datasets_=("shapes3d-procedural",), seeds=1)
+    assert {j.model: j.config["train_config"]["batch_size"] for j in jobs} == {"qlae": 128, "ql_infowgan_gp": 64}
+    assert all(j.run_options["checkpoint_every"] == 5000 for j in jobs)
+    every = plan_jobs("disentanglement", "paper", datasets=("shapes3d-procedural",), seeds=1)
     assert {j.model for j in every} == set(ALL_MODELS)  # the ablations are part of the paper's protocol
-    assert {j.model: j.train_config["model"]["weight_decay"] for j in every if j.model.startswith("qlae")} == {
+    assert {j.model: j.config["train_config"]["model"]["weight_decay"] for j in every if j.model.startswith("qlae")} == {
         "qlae": 0.1, "qlae_no_weight_decay": 0.0, "qlae_global_codebook": 0.1}
 
 
 def test_jobs_checkpoint_at_the_profile_cadence_and_failed_jobs_are_retried(tmp_path, monkeypatch):
-    import benchmark.training as training
+    import benchmark.suites.disentanglement.training as training
 
     job = plan_jobs("disentanglement", "smoke", models=("ae",))[0]
     seen = []
     real_train = training.train
     monkeypatch.setattr(training, "train", lambda cfg, *a, **k: seen.append(cfg) or real_train(cfg, *a, **k))
     db = tmp_path / "db.sqlite"
-    assert run_job(job, out=tmp_path, db=db, device="cpu", progress=False).status == "ok"
+    assert run_job(job, out=tmp_path, sink=StoreSink(db), device="cpu", progress=False).status == "ok"
     assert seen[0].checkpoint_every == 10 and seen[0].cpu_threads == 1  # the profile's cadence, not 5000
     # a job stored as failed is not "done": the rerun trains it again and replaces its records
     with leaderboard.Store(db) as store:
@@ -303,7 +320,7 @@ def test_jobs_checkpoint_at_the_profile_cadence_and_failed_jobs_are_retried(tmp_
         store.write_job([r.replace(value=None, status="failed", error="OSError: disk full") for r in ok],
                         replace=True)
     assert not is_stored(job, db)
-    assert run_job(job, out=tmp_path, db=db, device="cpu", progress=False).status == "ok"
+    assert run_job(job, out=tmp_path, sink=StoreSink(db), device="cpu", progress=False).status == "ok"
     assert is_stored(job, db)
 
 
@@ -345,7 +362,7 @@ def test_submit_refuses_bad_encoders_datasets_and_stores_before_any_work(tmp_pat
 ORPHAN_SCRIPT = """
 import multiprocessing as mp, os, signal, sys, time
 from concurrent.futures import ProcessPoolExecutor
-from benchmark import runner
+from benchmark.executors import local as runner
 
 if __name__ == "__main__":
     ctx = mp.get_context("spawn")
@@ -385,7 +402,7 @@ def test_workers_and_the_progress_manager_exit_when_the_run_is_killed(tmp_path):
 
 
 def test_plots_show_images_from_across_the_evaluation_sample():
-    from benchmark.jobs import plotted_images
+    from benchmark.suites.disentanglement.plots import plotted_images
 
     sample = datasets.load("dsprites-procedural-32px").evaluation_sample(4000, seed=0)
     shown = plotted_images(4000)

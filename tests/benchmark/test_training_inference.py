@@ -6,9 +6,9 @@ import torch
 from models_toy_data import BarDataset, single_torch_thread  # noqa: F401 (autouse fixture)
 from PIL import Image
 
-from benchmark.models import model_from_config, reference_config
-from benchmark.training import decode, encode, reconstruct, traverse
-from benchmark.visualize import (
+from benchmark.suites.disentanglement.models import model_from_config, reference_config
+from benchmark.suites.disentanglement.inference import decode, encode, reconstruct, traverse
+from benchmark.suites.disentanglement.plots import (
     image_mosaic,
     save_nmi_heatmap,
     save_reconstruction_grid,
@@ -132,7 +132,7 @@ def test_plots_write_pngs(tmp_path):
 
 
 def test_nmi_heatmap_labels_carry_the_infomec_terms(tmp_path):
-    from benchmark.visualize import _nmi_axis_labels
+    from benchmark.suites.disentanglement.plots import _nmi_axis_labels
 
     rows, cols = _nmi_axis_labels(["shape", "scale"], ["z0", "z1", "z2"], [0.714, 0.0], [0.5, 0.25, 0.0],
                                   [True, True, False])

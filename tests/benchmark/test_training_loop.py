@@ -7,16 +7,10 @@ import pytest
 import torch
 from models_toy_data import BarDataset, single_torch_thread  # noqa: F401 (autouse fixture)
 
-from benchmark.models import reference_config
-from benchmark.training import (
-    CHECKPOINT_NAME,
-    CheckpointMismatchError,
-    TrainConfig,
-    encode,
-    resolve_device,
-    resolve_precision,
-    train,
-)
+from benchmark.suites.disentanglement.models import reference_config
+from benchmark.suites.disentanglement.inference import encode
+from benchmark.suites.disentanglement.training import TrainConfig, train
+from benchmark.training import CHECKPOINT_NAME, CheckpointMismatchError, resolve_device, resolve_precision
 
 
 def _cfg(name="qlae", steps=6, **model_overrides):

@@ -160,7 +160,7 @@ def test_render_and_batch_size_refuse_what_would_come_back_wrong():
 
 
 def test_traversal_grid_sweeps_one_factor_per_row_and_refuses_no_columns():
-    from datasets._grid import traversal_grid
+    from datasets.grid import traversal_grid
 
     ds = ProceduralShapes3D()
     picture = traversal_grid(ds, cols=4, seed=1)

@@ -15,7 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["image_mosaic", "save_image_grid", "save_traversal_grid", "save_reconstruction_grid", "save_nmi_heatmap"]
+__all__ = ["image_mosaic", "save_image_grid", "save_traversal_grid", "save_reconstruction_grid", "save_nmi_heatmap",
+           "plotted_images", "save_job_plots"]
 
 
 def image_mosaic(images: np.ndarray, pad: int = 1, pad_value: float = 1.0) -> np.ndarray:
@@ -71,7 +72,7 @@ def _save(fig, ax, path: str | Path, title: str | None) -> Path:
 def save_traversal_grid(model, image: np.ndarray, sample: np.ndarray, path: str | Path, *, n_steps: int = 10,
                         title: str | None = None) -> Path:
     """Latent traversal of ``image``: row l sweeps latent l (codebook values for quantized models)."""
-    from benchmark.training.inference import traverse
+    from benchmark.suites.disentanglement.inference import traverse
 
     grid, values = traverse(model, image, sample, n_steps=n_steps)  # (L, S, C, H, W), (L, S)
     labels = [f"z{l} [{values[l].min():.2f}, {values[l].max():.2f}]" for l in range(len(values))]
@@ -80,7 +81,7 @@ def save_traversal_grid(model, image: np.ndarray, sample: np.ndarray, path: str 
 
 def save_reconstruction_grid(model, images: np.ndarray, path: str | Path, *, n: int = 8, title: str | None = None) -> Path:
     """First row: ``n`` input images; second row: their reconstructions."""
-    from benchmark.training.inference import reconstruct
+    from benchmark.suites.disentanglement.inference import reconstruct
 
     images = np.asarray(images)[:n]
     originals = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
@@ -143,3 +144,32 @@ def save_nmi_heatmap(nmi: np.ndarray, factor_names: Sequence[str], path: str | P
     ax.set_ylabel("factor" + ("  (C: its InfoC term)" if infoc_per_factor is not None else ""))
     fig.colorbar(im, ax=ax, label="NMI")
     return _save(fig, ax, path, title)
+
+
+def plotted_images(n_images: int, n: int = 500, seed: int = 0) -> np.ndarray:
+    """Indices of the evaluation images the plots show (the first 8 reconstructed, the first one traversed,
+    all ``n`` setting the traversal ranges): drawn across the sample, seeded. The sample is in dataset order,
+    so its first images share the classes of the slowest-varying factors (dSprites' first 500: one shape, one
+    scale)."""
+    return np.random.default_rng(seed).permutation(n_images)[:n]
+
+
+def save_job_plots(model, dataset, images, latents, outcomes, folder: Path, *, title: str, seed: int = 0) -> None:
+    """The plots of one trained model: reconstructions, latent traversals and the NMI heatmap with InfoMEC terms.
+
+    ``images`` and ``latents`` are the evaluation sample and its encoding, ``outcomes`` the evaluation's
+    ``MetricOutcome`` list; ``title`` names what was trained (dataset, model, seed)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    shown = plotted_images(len(images), seed=seed)
+    save_reconstruction_grid(model, images[shown[:8]], folder / "reconstructions.png",
+                             title=f"{title}: top originals, bottom reconstructions")
+    save_traversal_grid(model, images[shown[0]], images[shown], folder / "traversals.png",
+                        title=f"{title}: latent traversals")
+    scores = {o.metric: o for o in outcomes if o.metric in ("infom", "infoc") and o.status == "ok"}
+    if len(scores) == 2:
+        infomec = scores["infom"].components
+        save_nmi_heatmap(np.asarray(infomec["nmi"]), dataset.factor_names, folder / "nmi.png",
+                         infoc_per_factor=infomec["infoc_per_factor"], infom_per_latent=infomec["infom_per_latent"],
+                         active=infomec["active"], title=f"{title}: NMI (InfoM {scores['infom'].value:.3f}, "
+                                                          f"InfoC {scores['infoc'].value:.3f})")

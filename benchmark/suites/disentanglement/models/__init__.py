@@ -6,39 +6,34 @@ reference hyperparameters of a model on a dataset). See ``docs/models.md``.
 
 from __future__ import annotations
 
-from benchmark.models.ae import AE, BioAE
-from benchmark.models.base import DisentanglementModel
-from benchmark.models.config import (
+from .ae import AE, BioAE
+from .base import DisentanglementModel
+from benchmark.suites.disentanglement.config import (
+    GAN_MODELS,
     MODEL_NAMES,
+    MODELS,
+    QUANTIZED_MODELS,
+    ModelSpec,
     REFERENCE_BATCH_SIZE,
     REFERENCE_HPARAMS,
     ModelConfig,
     reference_config,
     replace_strict,
 )
-from benchmark.models.gan import InfoWGANGP, QLInfoWGANGP
-from benchmark.models.nets import ARCHITECTURES, NetConfig
-from benchmark.models.optim import clip_gradients_, make_optimizers
-from benchmark.models.qlae import QLAE, QuantizedLatent
-from benchmark.models.vae import BetaTCVAE, BetaVAE
+from .gan import InfoWGANGP, QLInfoWGANGP
+from .nets import ARCHITECTURES, NetConfig
+from .optim import clip_gradients_, make_optimizers
+from .qlae import QLAE, QuantizedLatent
+from .vae import BetaTCVAE, BetaVAE
 
 __all__ = [
-    "AE", "ARCHITECTURES", "BetaTCVAE", "BetaVAE", "BioAE", "DisentanglementModel", "InfoWGANGP", "MODEL_NAMES",
+    "GAN_MODELS", "MODELS", "ModelSpec", "QUANTIZED_MODELS", "AE", "ARCHITECTURES", "BetaTCVAE", "BetaVAE", "BioAE", "DisentanglementModel", "InfoWGANGP", "MODEL_NAMES",
     "MODEL_REGISTRY", "ModelConfig", "NetConfig", "QLAE", "QLInfoWGANGP", "QuantizedLatent", "REFERENCE_BATCH_SIZE",
     "REFERENCE_HPARAMS", "clip_gradients_", "make_optimizers", "model_from_config", "reference_config", "replace_strict",
 ]
 
-MODEL_REGISTRY: dict[str, type[DisentanglementModel]] = {
-    "ae": AE,
-    "beta_vae": BetaVAE,
-    "beta_tcvae": BetaTCVAE,
-    "bio_ae": BioAE,
-    "qlae": QLAE,
-    "qlae_global_codebook": QLAE,
-    "qlae_no_weight_decay": QLAE,
-    "infowgan_gp": InfoWGANGP,
-    "ql_infowgan_gp": QLInfoWGANGP,
-}
+# name -> class, from the one list of models (config.MODELS)
+MODEL_REGISTRY: dict[str, type[DisentanglementModel]] = {name: globals()[spec.class_name] for name, spec in MODELS.items()}
 
 
 def model_from_config(cfg: ModelConfig, *, image_shape: tuple[int, int, int], n_factors: int,

@@ -26,10 +26,10 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from benchmark.models.base import Autoencoder
-from benchmark.models.config import ModelConfig
-from benchmark.models.nets import init_like_equinox
-from benchmark.models.qlae import QuantizedLatent
+from .base import Autoencoder
+from benchmark.suites.disentanglement.config import ModelConfig
+from .nets import init_like_equinox
+from .qlae import QuantizedLatent
 
 __all__ = ["InfoWGANGP", "QLInfoWGANGP"]
 

@@ -2,7 +2,7 @@
 
 Values follow the reference code of Hsu et al., *Disentanglement via Latent Quantization*, NeurIPS 2023,
 arXiv:2305.18378 (``kylehkhsu/latent_quantization``, ``configs/model_partial/*.yaml`` and
-``configs/params/<model>/<dataset>.yaml``), as summarised in ``shared/research/qlae_infomec.md`` section 3.
+``configs/params/<model>/<dataset>.yaml``) (see ``docs/models.md``).
 Entries marked [inferred] have no file of their own in the reference and are derived as stated.
 """
 
@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "MODELS",
+    "ModelSpec",
+    "GAN_MODELS",
+    "QUANTIZED_MODELS",
     "MODEL_NAMES",
     "ModelConfig",
     "REFERENCE_HPARAMS",
@@ -21,19 +25,33 @@ __all__ = [
     "replace_strict",
 ]
 
-MODEL_NAMES: tuple[str, ...] = (
-    "ae",
-    "beta_vae",
-    "beta_tcvae",
-    "bio_ae",
-    "qlae",
-    "qlae_global_codebook",
-    "qlae_no_weight_decay",
-    "infowgan_gp",
-    "ql_infowgan_gp",
-)
-GAN_MODELS = ("infowgan_gp", "ql_infowgan_gp")
-QUANTIZED_MODELS = ("qlae", "qlae_global_codebook", "qlae_no_weight_decay", "ql_infowgan_gp")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model of the suite: its class (in ``benchmark.suites.disentanglement.models``) and what it is."""
+
+    name: str
+    class_name: str
+    quantized: bool = False  # encode() returns codebook values: scored as discrete latents
+    gan: bool = False  # trained as a GAN (critic and generator phases; the reference's GAN batch size)
+
+
+# The one list of the suite's models, in the order `list` shows them.
+MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
+    ModelSpec("ae", "AE"),
+    ModelSpec("beta_vae", "BetaVAE"),
+    ModelSpec("beta_tcvae", "BetaTCVAE"),
+    ModelSpec("bio_ae", "BioAE"),
+    ModelSpec("qlae", "QLAE", quantized=True),
+    ModelSpec("qlae_global_codebook", "QLAE", quantized=True),  # ablation: one codebook for all latents
+    ModelSpec("qlae_no_weight_decay", "QLAE", quantized=True),  # ablation: no weight decay
+    ModelSpec("infowgan_gp", "InfoWGANGP", gan=True),
+    ModelSpec("ql_infowgan_gp", "QLInfoWGANGP", quantized=True, gan=True),
+)}
+MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
+GAN_MODELS: tuple[str, ...] = tuple(n for n, m in MODELS.items() if m.gan)
+QUANTIZED_MODELS: tuple[str, ...] = tuple(n for n, m in MODELS.items() if m.quantized)
 
 
 @dataclass(frozen=True)
@@ -167,27 +185,28 @@ REFERENCE_HPARAMS: dict[str, dict[str, dict[str, Any]]] = {
 }
 # configs/train_ae.yaml: batch 128; configs/train_gan.yaml: data.batch_size 64. Steps: 2e5 for all (params files).
 REFERENCE_BATCH_SIZE: dict[str, int] = {name: (64 if name in GAN_MODELS else 128) for name in MODEL_NAMES}
+assert set(REFERENCE_HPARAMS) == set(MODELS), "every model of MODELS has reference hyperparameters"
 REFERENCE_STEPS = 200_000
 
 
-def _base_dataset(dataset: str) -> str:
-    # 'shapes3d-procedural' and 'dsprites-procedural' use the hyperparameters of their real twins; every
-    # MPI3D variant (toy, realistic, real, complex) those of MPI3D.
-    base = dataset.removesuffix("-procedural")
-    if base.startswith("mpi3d-"):
-        base = "mpi3d"
-    return base.replace("-", "_")
+def _hyperparameter_key(dataset: str) -> str:
+    """The REFERENCE_HPARAMS key of a dataset: its published family (procedural twins and ``-<size>px`` views use
+    their real dataset's values; every MPI3D variant those of MPI3D)."""
+    import datasets
+
+    return datasets.family(dataset).replace("-", "_")
 
 
 def reference_config(name: str, dataset: str = "shapes3d", **overrides: Any) -> ModelConfig:
     """The reference :class:`ModelConfig` of model ``name`` on ``dataset``, then ``overrides`` (strict).
 
-    ``dataset`` is 'shapes3d', 'mpi3d' or 'dsprites' (a '-procedural' suffix maps to the real twin).
+    ``dataset`` is 'shapes3d', 'mpi3d' or 'dsprites', or any name of theirs (procedural twins, MPI3D variants and
+    ``-<size>px`` views map to them, see ``datasets.family``).
     """
     if name not in REFERENCE_HPARAMS:
         raise ValueError(f"model name must be one of {', '.join(map(repr, MODEL_NAMES))}; got {name!r}.")
     table = REFERENCE_HPARAMS[name]
-    key = _base_dataset(dataset)
+    key = _hyperparameter_key(dataset)
     if key not in table:
         raise ValueError(
             f"dataset must be one of {', '.join(map(repr, table))} (optionally with '-procedural'); got {dataset!r}."

@@ -18,8 +18,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from benchmark.models.config import ModelConfig
-from benchmark.models.nets import ARCHITECTURES, Encoder, StyleDecoder, init_like_equinox
+from benchmark.suites.disentanglement.config import ModelConfig
+from .nets import ARCHITECTURES, Encoder, StyleDecoder, init_like_equinox
 
 __all__ = ["DisentanglementModel", "Autoencoder", "is_regularized", "bce_per_sample"]
 

@@ -4,8 +4,7 @@ Re-implemented in PyTorch from the description of the reference code of
 Hsu, Dorrell, Whittington, Wu and Finn, *Disentanglement via Latent Quantization*, NeurIPS 2023,
 arXiv:2305.18378 (``kylehkhsu/latent_quantization``: ``disentangle/encoders/image.py::ImageEncoder``,
 ``disentangle/decoders/style_image.py::StyleImageDecoder``, ``disentangle/blocks/{conv,style}.py``,
-``configs/{encoder,decoder}_partial/{image,style_image}.yaml``); see
-``shared/research/qlae_infomec.md`` section 3.
+``configs/{encoder,decoder}_partial/{image,style_image}.yaml``); see ``docs/models.md``.
 
 Encoder: ``len(widths)`` blocks of Conv2d (no bias) -> GroupNorm(groups = channels, eps 1e-6, affine)
 -> LeakyReLU(0.2); flatten; dense blocks (Linear + ReLU) -> ``features``; Linear -> ``pre_z``.

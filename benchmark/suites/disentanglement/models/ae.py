@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from benchmark.models.base import Autoencoder, bce_per_sample
-from benchmark.models.config import ModelConfig
+from .base import Autoencoder, bce_per_sample
+from benchmark.suites.disentanglement.config import ModelConfig
 
 __all__ = ["AE", "BioAE"]
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from benchmark.models.base import Autoencoder, bce_per_sample
-from benchmark.models.config import ModelConfig
+from .base import Autoencoder, bce_per_sample
+from benchmark.suites.disentanglement.config import ModelConfig
 
 __all__ = ["QuantizedLatent", "QLAE"]
 

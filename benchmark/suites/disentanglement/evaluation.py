@@ -1,6 +1,6 @@
-"""Metrics of one representation on one evaluation sample: the suite's evaluation protocol.
+"""Metrics of one representation on one evaluation sample: the disentanglement suite's evaluation protocol.
 
-Used by every job of a suite and by submissions (``python -m benchmark submit``), so that the
+Used by every job of the suite and by submissions (``python -m benchmark submit``), so that the
 leaderboard's numbers always come from this one function. A metric family that fails (for example
 on a degenerate representation) is reported as failed and the others still run.
 """
@@ -12,10 +12,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-import numba
 import numpy as np
-
-import metrics
 
 # metric family -> the leaderboard metric names it produces
 FAMILIES: dict[str, tuple[str, ...]] = {
@@ -71,6 +68,8 @@ def metric_family(metric: str) -> str:
 
 
 def metric_version(metric: str) -> str:
+    import metrics  # here, not at import: the suite's profiles and the CLI's help stay light
+
     return metrics.METRIC_VERSIONS[_VERSION_KEY[metric]]
 
 
@@ -152,6 +151,8 @@ def evaluate_representation(sources: np.ndarray, latents: np.ndarray, *, discret
 
 def evaluate_reconstruction(reconstructions: np.ndarray, images: np.ndarray) -> MetricOutcome:
     """PSNR (dB, max value 1) of reconstructions against the images, mean over images."""
+    import metrics
+
     start = time.perf_counter()
     n = int(images.shape[0])
     params = metric_params("psnr", settings=EvalSettings(), n_samples=n, seed=0)
@@ -166,6 +167,10 @@ def evaluate_reconstruction(reconstructions: np.ndarray, images: np.ndarray) -> 
 
 def _compute_family(family: str, s: np.ndarray, z: np.ndarray, *, discrete: bool, settings: EvalSettings,
                     seed: int) -> dict[str, tuple[float, dict[str, Any]]]:
+    import numba
+
+    import metrics
+
     if family == "infomec":
         r = metrics.infomec(s, z, discrete_latents=discrete, random_state=seed)
         comp = {"nmi": r.nmi.tolist(), "active": r.active.tolist(), "infoe_per_factor": r.infoe_per_factor.tolist(),

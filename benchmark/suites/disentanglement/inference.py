@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from benchmark.models.base import DisentanglementModel
+from benchmark.suites.disentanglement.models.base import DisentanglementModel
 
 __all__ = ["encode", "decode", "reconstruct", "traverse", "model_device"]
 

@@ -19,8 +19,8 @@ import math
 import torch
 from torch.nn import functional as F
 
-from benchmark.models.base import Autoencoder, bce_per_sample
-from benchmark.models.config import ModelConfig
+from .base import Autoencoder, bce_per_sample
+from benchmark.suites.disentanglement.config import ModelConfig
 
 __all__ = ["BetaVAE", "BetaTCVAE", "gaussian_log_density"]
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import torch
 
-from benchmark.models.base import DisentanglementModel, is_regularized
+from .base import DisentanglementModel, is_regularized
 
 __all__ = ["make_optimizers", "clip_gradients_", "split_parameters"]
 
 
 def split_parameters(named_parameters) -> tuple[list[tuple[str, torch.nn.Parameter]], list[tuple[str, torch.nn.Parameter]]]:
-    """(regularized, unregularized) lists of (name, parameter); see :func:`benchmark.models.base.is_regularized`."""
+    """(regularized, unregularized) lists of (name, parameter); see :func:`benchmark.suites.disentanglement.models.base.is_regularized`."""
     regularized, unregularized = [], []
     for name, p in named_parameters:
         (regularized if is_regularized(name) else unregularized).append((name, p))
