@@ -6,6 +6,9 @@ Public API (see docs/leaderboard.md):
 * :class:`Store` -- the SQLite store (WAL, one transaction per job, releases, JSON Lines).
 * :func:`summarize`, :func:`aggregate_across_datasets`, :func:`compare` -- honest comparisons
   (IQM, stratified bootstrap intervals, rank intervals, probability of improvement).
+* :func:`register_direction`, :func:`direction_of` -- whether higher or lower is better, per metric.
+* :class:`Claim`, :func:`check_claims` -- papers' claims as data; :class:`Verdict` per claim
+  (``CLAIM_STATUSES``: holds, not shown, contradicted, not run), :func:`format_verdicts`.
 * :func:`format_table` -- text/markdown/csv/json output; :func:`write_html` -- the static page.
 * :func:`ingest_submission`, :func:`load_submitted_latents` -- validated storage of submissions.
 * :func:`collect_environment` -- the ``environment`` block (versions, git commit, hardware).
@@ -16,10 +19,14 @@ Never imports torch or ``benchmark``.
 __benchmark_suite__ = True  # marker checked by `python -m benchmark` against name clashes
 
 from .records import IDENTITY_FIELDS, PROVENANCES, STATUSES, Record, RecordError, compute_record_id
-from .store import DEFAULT_DB, SCHEMA_VERSION, JobResult, SchemaVersionError, Store, StoreError, VersionMixError
+from .errors import SchemaVersionError, StoreError, VersionMixError
+from .store import DEFAULT_DB, SCHEMA_VERSION, JobResult, Store
+from .directions import HIGHER, LOWER, direction_of, register_direction
 from .environment import collect_environment
 from .submission import SubmissionError, ingest_submission, load_submitted_latents
 from .summary import MIN_SEEDS, aggregate_across_datasets, compare, format_table, summarize
+from .claims import STATUSES as CLAIM_STATUSES
+from .claims import Claim, DatasetVerdict, Verdict, check_claims, format_verdicts, verdicts_frame
 
 _LAZY = {"write_html": "html", "render_html": "html", "write_plots": "plots"}  # matplotlib only when used
 
@@ -36,6 +43,8 @@ __all__ = [
     "Record", "RecordError", "IDENTITY_FIELDS", "STATUSES", "PROVENANCES", "compute_record_id",
     "Store", "StoreError", "SchemaVersionError", "VersionMixError", "JobResult", "SCHEMA_VERSION", "DEFAULT_DB",
     "summarize", "aggregate_across_datasets", "compare", "format_table", "MIN_SEEDS",
+    "register_direction", "direction_of", "HIGHER", "LOWER",
+    "Claim", "Verdict", "DatasetVerdict", "check_claims", "format_verdicts", "verdicts_frame", "CLAIM_STATUSES",
     "SubmissionError", "ingest_submission", "load_submitted_latents", "collect_environment",
     "write_html", "render_html", "write_plots",
 ]

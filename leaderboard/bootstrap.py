@@ -2,8 +2,8 @@
 
 Every draw comes from an explicit ``numpy.random.Generator`` passed by the caller (``rng``); no
 numpy global state is touched (rliable's ``StratifiedBootstrap`` draws with the global
-``np.random.choice``, so its ``random_state`` does not govern the resampling: see
-``shared/research/infra_anchors.md`` §1.6). Same generator state, same numbers, bit for bit.
+``np.random.choice``, so its ``random_state`` does not govern the resampling). Same generator state,
+same numbers, bit for bit.
 
 *Stratified* means runs are resampled with replacement **within each task**: the interval
 answers "what if every method were retrained with new seeds on the same datasets". Tasks themselves
@@ -35,6 +35,7 @@ __all__ = [
     "IntervalEstimates",
     "interval_estimates",
     "stratified_bootstrap",
+    "difference_ci",
     "probability_of_improvement_ci",
     "rank_intervals",
     "performance_profile",
@@ -147,6 +148,40 @@ def interval_estimates(scores_by_model: Mapping[str, object], aggregate="iqm", *
         p, lo, hi = stratified_bootstrap(scores_by_model[name], aggregate, reps=reps, confidence=confidence, rng=rng)
         point[name], lower[name], upper[name] = p, lo, hi
     return IntervalEstimates(point, lower, upper, reps, float(confidence))
+
+
+def difference_ci(x, y, aggregate="iqm", *, reps: int = 10_000, confidence: float = 0.95,
+                  rng: np.random.Generator) -> tuple[float, float, float]:
+    """``aggregate(X) - aggregate(Y)`` with a percentile interval (stratified independent bootstrap).
+
+    Runs of X and of Y are resampled independently, within each task ("what if both methods were
+    retrained with new seeds"); the aggregate pools all runs of all tasks, as in
+    :func:`stratified_bootstrap`. X is drawn first, then Y, from ``rng``.
+
+    Parameters
+    ----------
+    x, y : array-like of shape (n_runs, n_tasks) or :class:`leaderboard.aggregate.Ragged`
+        Scores of the two methods on the same tasks (run counts may differ).
+    aggregate : {"iqm", "mean"} or callable (reps, n) -> (reps,), default "iqm"
+    reps : int, default 10000
+    confidence : float, default 0.95
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    (point, lower, upper) : tuple of float
+        ``lower <= point <= upper``.
+    """
+    _check_common(reps, confidence)
+    rng = _check_rng(rng)
+    fn = _aggregate_fn(aggregate)
+    xt, yt = check_scores(x, "x"), check_scores(y, "y")
+    if len(xt) != len(yt):
+        raise ValueError(f"x and y must have the same number of tasks; got {len(xt)} and {len(yt)}.")
+    point = float(fn(np.concatenate(xt)[None, :])[0] - fn(np.concatenate(yt)[None, :])[0])
+    samples = fn(_resample(xt, reps, rng)) - fn(_resample(yt, reps, rng))
+    lo, hi = _percentile_interval(samples, np.float64(point), confidence)
+    return point, float(lo), float(hi)
 
 
 def probability_of_improvement_ci(x, y, *, reps: int = 10_000, confidence: float = 0.95,

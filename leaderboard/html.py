@@ -1,8 +1,10 @@
 """The static leaderboard page: one self-contained HTML file (inline CSS, JS and PNG data URIs).
 
-Sections per (suite, protocol version, profile), never mixed: ranking across datasets (IQM,
+Sections per (suite, protocol version, profile), never mixed: the papers' claims and their
+verdicts (when given, see :func:`leaderboard.check_claims`), ranking across datasets (IQM,
 interval, rank interval, ties), per-dataset table, figures, and every record with its provenance,
-environment and timing on demand (``<details>``). Every table sorts by any column (click or
+environment and timing on demand (``<details>``). Metric names carry ``↑`` (higher is better) or
+``↓`` (lower is better). Every table sorts by any column (click or
 Enter on a header). Every name is HTML-escaped; a Content-Security-Policy forbids loading anything
 from outside the file.
 """
@@ -15,16 +17,18 @@ import html
 import json
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .claims import Verdict
+from .directions import arrow
 from .frame import records_to_frame
 from .plots import all_figures, figure_png
 from .records import Record
-from .summary import MIN_SEEDS, _add_labels, aggregate_across_datasets, summarize
+from .summary import MIN_SEEDS, _add_labels, _percent, aggregate_across_datasets, summarize
 
 __all__ = ["render_html", "write_html"]
 
@@ -65,6 +69,13 @@ tbody tr:hover td { background: #fafbfd; }
 .badge.sub { background: #e8f0fe; color: #1a4fb0; }
 .badge.failed, .badge.invalid { background: #fde8e7; color: var(--bad); }
 .badge.ok { background: #e6f4ea; color: var(--ok); }
+.badge.claim-holds { background: #e6f4ea; color: var(--ok); font-weight: 600; }
+.badge.claim-contradicted { background: #fde8e7; color: var(--bad); font-weight: 600; }
+.badge.claim-not-shown { background: #eef1f6; color: var(--muted); }
+.badge.claim-not-run { background: transparent; color: var(--muted); border: 1px solid #cfd6e2; line-height: 16px; }
+.dir { color: var(--muted); }
+table.claims ul { margin: 0; padding: 0; list-style: none; }
+table.claims li { margin: 0 0 2px; }
 .rank { font-weight: 650; }
 .muted { color: var(--muted); }
 .figs { display: grid; grid-template-columns: repeat(auto-fill, minmax(430px, 1fr)); gap: 14px; }
@@ -189,6 +200,14 @@ def _model_cell(name: str, provenances: dict[str, set[str]]) -> str:
     return f'<td data-sort="{_e(name)}">{_e(name)}{badge}</td>'
 
 
+def _metric_td(metric: str, direction) -> str:
+    """The metric name with ``↑``/``↓`` (sorting on the name alone)."""
+    if direction not in ("higher", "lower"):
+        return f"<td>{_e(metric)}</td>"
+    return (f'<td data-sort="{_e(metric)}">{_e(metric)} <span class="dir" title="{_e(direction)} is better">'
+            f"{arrow(direction)}</span></td>")
+
+
 def _aggregate_table(agg: pd.DataFrame, tid: str, provenances) -> str:
     head = ('<tr><th data-type="text">metric</th><th data-type="num">rank</th><th data-type="text">model</th>'
             '<th data-type="num">IQM</th><th data-type="num">95% CI</th><th data-type="num">rank interval</th>'
@@ -210,7 +229,7 @@ def _aggregate_table(agg: pd.DataFrame, tid: str, provenances) -> str:
                           f'min {r.min_seeds} seeds</span>') if r.few_seeds else ""
             ds_badge = "" if r.complete else ' <span class="badge warn" title="not on every dataset: not ranked">incomplete</span>'
             rows.append(
-                f"<tr{cls}><td>{_e(metric)}</td>"
+                f"<tr{cls}>{_metric_td(metric, getattr(r, 'direction', None))}"
                 f'<td class="num rank" data-sort="{_e(rank_key)}">{_e(rank_txt)}</td>'
                 f"{_model_cell(r.model, provenances)}{_td_num(r.iqm)}"
                 f'<td class="num" data-sort="{_e(_num(r.ci_low)[1])}">{_e(ci_txt)}'
@@ -238,7 +257,8 @@ def _summary_table(summ: pd.DataFrame, tid: str, provenances) -> str:
             failed = (f'<span class="badge failed">{int(r.n_failed)}</span>' if r.n_failed else "0")
             version = f"metric v{r.metric_version} · data {str(r.dataset_hash).split(':')[-1][:10]}"
             rows.append(
-                f"<tr{cls}><td>{_e(metric)}</td><td>{_e(dataset)}</td>{_model_cell(r.model, provenances)}"
+                f"<tr{cls}>{_metric_td(metric, getattr(r, 'direction', None))}<td>{_e(dataset)}</td>"
+                f"{_model_cell(r.model, provenances)}"
                 f"{_td_num(r.iqm)}"
                 f'<td class="num" data-sort="{_e(_num(r.ci_low)[1])}">{_e(ci_txt)}'
                 f"{_ci_widget(r.ci_low, r.ci_high, r.iqm, scale)}</td>"
@@ -274,9 +294,58 @@ def _records_table(records: list[Record], labels: dict[str, str], tid: str) -> s
     return f'<table class="sortable records" id="{tid}"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
 
 
+def _claim_badge(status: str) -> str:
+    return f'<span class="badge claim-{_e(status.replace(" ", "-"))}">{_e(status)}</span>'
+
+
+def _claims_table(verdicts: Sequence[Verdict], tid: str) -> str:
+    """One row per claim: status badge, description (and why), source, per-dataset P(A better) and seeds."""
+    conf = _percent(verdicts[0].confidence) if verdicts[0].confidence else "95%"
+    head = ('<tr><th>status</th><th>claim</th><th>source</th>'
+            f"<th>per dataset: P(A better) [{_e(conf)} CI], seeds A vs B</th></tr>")
+    rows = []
+    for v in verdicts:
+        items = []
+        for d in v.datasets:
+            if d.p_improve is None:
+                stat = ""
+            elif d.ci_low is None:
+                stat = f" P(A better) {d.p_improve:.2f} (no interval), seeds {d.n_a} vs {d.n_b}"
+            else:
+                stat = f" P(A better) {d.p_improve:.2f} [{d.ci_low:.2f}, {d.ci_high:.2f}], seeds {d.n_a} vs {d.n_b}"
+            note = "" if d.ci_low is not None else f' <span class="muted">{_e(d.reason)}</span>'
+            items.append(f"<li>{_claim_badge(d.status)} {_e(d.dataset)}:{_e(stat)}{note}</li>")
+        per_ds = f'<ul>{"".join(items)}</ul>' if items else f'<span class="muted">{_e(v.reason)}</span>'
+        rows.append(f"<tr><td>{_claim_badge(v.status)}</td><td>{_e(v.describe())}"
+                    f'<div class="muted">{_e(v.reason)}</div></td>'
+                    f"<td>{_e(v.claim.source) if v.claim.source else '—'}</td><td>{per_ds}</td></tr>")
+    return f'<table class="claims" id="{tid}"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _check_verdicts(verdicts, keys) -> dict[tuple[str, str, str], list[Verdict]]:
+    if verdicts is None:
+        return {}
+    if not isinstance(verdicts, Mapping):
+        raise TypeError(f"verdicts must be a mapping of (suite, protocol_version, profile) to a list of "
+                        f"leaderboard.Verdict; got {type(verdicts).__name__}.")
+    out = {}
+    for key, vs in verdicts.items():
+        if not (isinstance(key, tuple) and len(key) == 3 and all(isinstance(k, str) for k in key)):
+            raise TypeError(f"verdicts keys must be (suite, protocol_version, profile) tuples of str; got {key!r}.")
+        if key not in keys:
+            raise ValueError(f"verdicts key {key!r} matches no section of the page; sections: {sorted(keys)}.")
+        if isinstance(vs, Verdict) or not isinstance(vs, Iterable) or not all(isinstance(v, Verdict) for v in vs):
+            raise TypeError(f"verdicts[{key!r}] must be a list of leaderboard.Verdict (from check_claims); "
+                            f"got {type(vs).__name__}.")
+        out[key] = list(vs)
+    return out
+
+
 def render_html(records: Iterable[Record], *, title: str = "Disentanglement benchmark leaderboard",
                 seed: int = 0, reps: int = 10_000, plot_reps: int = 2_000, release: dict | None = None,
-                source: str | None = None, figures: bool = True) -> str:
+                source: str | None = None, figures: bool = True,
+                directions: Mapping[str, str] | None = None,
+                verdicts: Mapping[tuple[str, str, str], Sequence[Verdict]] | None = None) -> str:
     """The page as a string. ``records`` may span several protocol versions: one section each.
 
     Parameters
@@ -290,12 +359,19 @@ def render_html(records: Iterable[Record], *, title: str = "Disentanglement benc
     source : str, optional
         Where the records came from (store path), shown in the header.
     figures : bool, default True
+    directions : mapping of metric name to {"higher", "lower"}, optional
+        Which way is better, for the tables' order and the figures (default:
+        :func:`leaderboard.direction_of`).
+    verdicts : mapping of (suite, protocol_version, profile) to list of Verdict, optional
+        :func:`leaderboard.check_claims` output per section; a section whose key has verdicts
+        shows a "Claims" table right after its heading. Every key must name a section.
     """
     recs = list(records)
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     groups: dict[tuple[str, str, str], list[Record]] = {}
     for r in recs:
         groups.setdefault((r.suite, r.protocol_version, r.profile), []).append(r)
+    claims = _check_verdicts(verdicts, set(groups))
     meta = [f"{len(recs)} records", f"generated {now}",
             f"95% stratified bootstrap intervals, {reps} replicates, seed {seed}"]
     if release:
@@ -312,14 +388,14 @@ def render_html(records: Iterable[Record], *, title: str = "Disentanglement benc
         provenances: dict[str, set[str]] = {}
         for lab, prov in zip(frame["model_label"], frame["provenance"]):
             provenances.setdefault(lab, set()).add(prov)
-        summ = summarize(grp, seed=seed, reps=reps)
-        agg = aggregate_across_datasets(grp, seed=seed, reps=reps)
+        summ = summarize(grp, seed=seed, reps=reps, directions=directions)
+        agg = aggregate_across_datasets(grp, seed=seed, reps=reps, directions=directions)
         sid = f"v{k}"
         nav.append(f'<a href="#{sid}">{_e(suite)} · protocol {_e(proto)} · {_e(profile)}</a>')
         figs_html = ""
         if figures:
             items = []
-            for kind, metric, fig in all_figures(grp, seed=seed, reps=plot_reps, agg=agg):
+            for kind, metric, fig in all_figures(grp, seed=seed, reps=plot_reps, agg=agg, directions=directions):
                 b64 = base64.b64encode(figure_png(fig)).decode("ascii")
                 cap = {"intervals": f"{metric}: IQM with 95% interval per method (ties share a rank)",
                        "profile": f"{metric}: performance profile with 95% bands",
@@ -327,15 +403,25 @@ def render_html(records: Iterable[Record], *, title: str = "Disentanglement benc
                 items.append(f'<figure><img alt="{_e(cap)}" src="data:image/png;base64,{b64}">'
                              f"<figcaption>{_e(cap)}</figcaption></figure>")
             figs_html = f'<h3>Figures</h3><div class="figs">{"".join(items)}</div>' if items else ""
+        claims_html = ""
+        if claims.get(key):
+            claims_html = (
+                '<h3>Claims</h3><p class="howto">What the papers claim, checked against these records. On each '
+                "dataset, a claim <b>holds</b> when the bootstrap interval of P(A better than B) (in the metric's "
+                "direction) lies above 0.5, is <b>contradicted</b> when it lies below 0.5, and is <b>not shown</b> "
+                "otherwise or with too few seeds; <b>not run</b>: A or B has no successful run there. A claim holds "
+                "only if it holds on every dataset.</p>" + _claims_table(claims[key], f"claims-{sid}"))
         n_models = len(set(frame["model_label"]))
         n_data = len(set(frame["dataset_label"]))
         sections.append(
             f'<section class="version" id="{sid}"><h2>{_e(suite)} <span class="tag">protocol {_e(proto)} · profile '
             f"{_e(profile)} · {n_models} methods · {n_data} datasets · {len(grp)} records</span></h2>"
-            '<h3>Ranking across datasets</h3><p class="howto">Per metric, the interquartile mean (IQM) over all '
+            + claims_html
+            + '<h3>Ranking across datasets</h3><p class="howto">Per metric, the interquartile mean (IQM) over all '
             "training seeds of all datasets, with a 95% stratified bootstrap interval (seeds resampled within each "
-            "dataset). A method's rank is one plus the number of methods whose interval lies entirely above its "
-            "own, so methods whose intervals overlap share a rank; the rank interval is the 95% bootstrap interval "
+            "dataset). A method's rank is one plus the number of methods whose interval lies entirely on the "
+            "better side of its own (above it; below it for metrics marked ↓, where lower is better), so methods "
+            "whose intervals overlap share a rank; the rank interval is the 95% bootstrap interval "
             f"of its rank. Fewer than {MIN_SEEDS} seeds are flagged. Metrics are never averaged together.</p>"
             + _aggregate_table(agg, f"agg-{sid}", provenances)
             + '<h3>Per dataset</h3><p class="howto">Per method, dataset and metric: IQM and mean over training '

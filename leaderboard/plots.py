@@ -1,7 +1,8 @@
 """Figures for the leaderboard (matplotlib, object-oriented API; no pyplot global state, PNG output).
 
 * :func:`interval_figure`: per metric, the IQM of every method across datasets with its 95 %
-  interval, ranked, ties marked (Agarwal et al. 2021, Fig. "aggregate metrics").
+  interval, ranked, ties marked, best at the top in the metric's direction (higher or lower is
+  better, :mod:`leaderboard.directions`) (Agarwal et al. 2021, Fig. "aggregate metrics").
 * :func:`profile_figure`: performance profiles (fraction of runs above a threshold) with bands.
 * :func:`info_plane_figure`: the InfoM-vs-InfoC plane (Hsu et al. 2023, arXiv:2305.18378), one
   point per method with intervals on both axes.
@@ -21,7 +22,10 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from collections.abc import Mapping
+
 from .bootstrap import performance_profile, rng_for
+from .directions import HIGHER, LOWER, arrow, direction_of
 from .summary import aggregate_across_datasets, run_scores
 
 __all__ = ["interval_figure", "profile_figure", "info_plane_figure", "figure_png", "write_plots", "safe_filename",
@@ -57,11 +61,20 @@ def model_colors(models) -> dict[str, str]:
 
 
 def interval_figure(agg: pd.DataFrame, metric: str, colors: dict[str, str] | None = None) -> Figure:
-    """Horizontal interval plot of one metric from :func:`leaderboard.aggregate_across_datasets`."""
+    """Horizontal interval plot of one metric from :func:`leaderboard.aggregate_across_datasets`.
+
+    Methods are ordered by shared rank, then IQM best first in the table's ``direction`` (its
+    ``direction`` column; :func:`leaderboard.direction_of` of ``metric`` if the table has none); the
+    best is at the top.
+    """
     df = agg[agg["metric"] == metric]
     if df.empty:
         raise ValueError(f"metric {metric!r} is not in the aggregate table; metrics: {sorted(set(agg['metric']))}.")
-    df = df.iloc[::-1]  # best at the top
+    direction = df["direction"].iloc[0] if "direction" in df.columns else direction_of(metric)
+    iqm = pd.to_numeric(df["iqm"], errors="coerce").astype("float64")
+    df = df.assign(_r=pd.to_numeric(df["rank"], errors="coerce").astype("float64").fillna(np.inf),
+                   _k=iqm if direction == LOWER else -iqm)
+    df = df.sort_values(["_r", "_k", "model"], kind="mergesort").iloc[::-1]  # best at the top
     fig = Figure(figsize=(6.4, 0.55 * len(df) + 1.3))
     ax = fig.add_subplot()
     y = np.arange(len(df))
@@ -77,7 +90,9 @@ def interval_figure(agg: pd.DataFrame, metric: str, colors: dict[str, str] | Non
         tag = f"#{r.rank}" if r.rank is not pd.NA and r.rank is not None else "n/r"
         labels.append(f"{r.model}  ({tag}{', <5 seeds' if r.few_seeds else ''})")
     ax.set_yticks(y, labels, fontsize=9)
-    ax.set_xlabel(f"{metric}: IQM over seeds × datasets, 95% stratified bootstrap CI")
+    better = "higher" if direction == HIGHER else "lower"
+    ax.set_xlabel(f"{metric} ({arrow(direction)} {better} is better): IQM over seeds × datasets, "
+                  f"95% stratified bootstrap CI")
     _style(ax)
     ax.set_title(f"{metric}", loc="left", fontsize=11, fontweight="bold")
     return fig
@@ -158,13 +173,18 @@ def info_plane_figure(agg: pd.DataFrame, colors: dict[str, str] | None = None) -
     return fig
 
 
-def all_figures(data, *, seed: int = 0, reps: int = 2000, agg: pd.DataFrame | None = None) -> list[tuple[str, str, Figure]]:
-    """``(kind, metric label, figure)`` for every metric: intervals, profiles, then the info plane."""
+def all_figures(data, *, seed: int = 0, reps: int = 2000, agg: pd.DataFrame | None = None,
+                directions: Mapping[str, str] | None = None) -> list[tuple[str, str, Figure]]:
+    """``(kind, metric label, figure)`` for every metric: intervals, profiles, then the info plane.
+
+    ``directions`` (metric name -> "higher"/"lower") is passed to
+    :func:`leaderboard.aggregate_across_datasets` when ``agg`` is not given.
+    """
     runs = run_scores(data)
     if runs.empty:
         return []
     if agg is None:
-        agg = aggregate_across_datasets(data, seed=seed, reps=reps)
+        agg = aggregate_across_datasets(data, seed=seed, reps=reps, directions=directions)
     out = []
     colors = model_colors(runs["model_label"])
     for metric in sorted(set(agg["metric"])):
@@ -177,12 +197,13 @@ def all_figures(data, *, seed: int = 0, reps: int = 2000, agg: pd.DataFrame | No
     return out
 
 
-def write_plots(data, out_dir: str | Path, *, seed: int = 0, reps: int = 2000) -> list[Path]:
+def write_plots(data, out_dir: str | Path, *, seed: int = 0, reps: int = 2000,
+                directions: Mapping[str, str] | None = None) -> list[Path]:
     """Write every figure of :func:`all_figures` as PNG into ``out_dir``; returns the paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for kind, metric, fig in all_figures(data, seed=seed, reps=reps):
+    for kind, metric, fig in all_figures(data, seed=seed, reps=reps, directions=directions):
         p = out / safe_filename(kind, metric)
         p.write_bytes(figure_png(fig))
         paths.append(p)

@@ -3,7 +3,7 @@
 A :class:`Record` has an *identity* (what was measured) and a *payload* (what came out, and how).
 Only the identity is hashed: ``record_id = sha256(canonical JSON of identity)``, so the same
 measurement always has the same id, whoever runs it and whenever (the pattern of content-addressed
-result records; see ``shared/research/infra_anchors.md`` §1.8).
+result records; see ``docs/leaderboard.md``).
 
 Canonical JSON: ``json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
 allow_nan=False)`` encoded as UTF-8.

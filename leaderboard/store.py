@@ -28,7 +28,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .errors import SchemaVersionError, StoreError, VersionMixError
 from .records import IDENTITY_FIELDS, PROVENANCES, STATUSES, Record, RecordError, canonical_json
+from .summary import AGGREGATION_VERSION  # summary imports errors, never store: no circle
 
 __all__ = ["Store", "StoreError", "SchemaVersionError", "VersionMixError", "JobResult", "SCHEMA_VERSION",
            "DEFAULT_DB"]
@@ -112,18 +114,6 @@ CREATE TRIGGER release_records_no_delete BEFORE DELETE ON release_records
 
 _RECORD_COLUMNS = (*IDENTITY_FIELDS, "value", "status", "provenance", "created_at", "job_id", "body", "body_sha256")
 _FILTER_COLUMNS = (*(f for f in IDENTITY_FIELDS if f != "metric_params"), "status", "provenance", "record_id")
-
-
-class StoreError(RuntimeError):
-    """The store file cannot be used as asked; the message says why and what to do."""
-
-
-class SchemaVersionError(StoreError):
-    """The store file has a schema version this code cannot read."""
-
-
-class VersionMixError(StoreError):
-    """A table was asked for across several protocol versions (or suites/profiles)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -571,8 +561,6 @@ class Store:
         ``aggregation_version`` names the version of the statistics code (tables are derived from
         the records and regenerated; a change of that code is visible in the manifest).
         """
-        from .summary import AGGREGATION_VERSION
-
         recs = self.release_records(name)
         info = next(r for r in self.releases() if r["name"] == name)
         return {"release": name, "created_at": info["created_at"], "n_records": info["n_records"],

@@ -7,14 +7,17 @@ Grouping rules (the *versioned table*):
   (name, config hash): different versions/hashes are separate rows, never averaged together (their
   labels then carry the version or a hash prefix, e.g. ``mig@2`` or ``dsprites#1a2b3c4d``);
 * only records with status ``ok`` contribute values; failed/invalid ones are counted in ``n_failed``;
-* several eval seeds of one training run are averaged first: a *run* (seed) is one training seed.
+* several eval seeds of one training run are averaged first: a *run* (seed) is one training seed;
+* every metric has a direction (:mod:`leaderboard.directions`): higher or lower is better. Tables
+  are sorted best first and "better" means better in that direction; ``directions={name: "lower"}``
+  overrides the registry for one call. Each table carries a ``direction`` column.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -23,14 +26,16 @@ from tqdm.auto import tqdm
 
 from .aggregate import Ragged, mann_whitney_pvalue
 from .bootstrap import probability_of_improvement_ci, rank_intervals, rng_for, stratified_bootstrap
+from .directions import HIGHER, LOWER, arrow, check_directions, resolve_direction
+from .errors import VersionMixError
 from .frame import FRAME_COLUMNS, records_to_frame
 from .records import Record
-from .store import VersionMixError
 
 __all__ = ["AGGREGATION_VERSION", "summarize", "aggregate_across_datasets", "compare", "format_table", "MIN_SEEDS", "run_scores"]
 
 #: Version of the statistics in this module; bump it when a table would change for the same records.
-AGGREGATION_VERSION = "1"
+#: "2": metric directions (lower-is-better metrics ranked and compared as such; ``direction`` column).
+AGGREGATION_VERSION = "2"
 
 #: Cells with fewer training seeds than this are flagged (``few_seeds``); Agarwal et al. (2021)
 #: and the design notes ask for at least 5.
@@ -109,8 +114,15 @@ def _resolve_seed(seed, rng) -> tuple[int | None, np.random.Generator | None]:
     return int(seed), None
 
 
+def _best_first_key(iqm: pd.Series, direction: pd.Series) -> pd.Series:
+    """A sort key, ascending = best first: ``-iqm`` where higher is better, ``iqm`` where lower is."""
+    v = pd.to_numeric(iqm, errors="coerce").astype("float64")
+    return v.where(direction == LOWER, -v)
+
+
 def summarize(data, *, seed: int = 0, rng: np.random.Generator | None = None, reps: int = 10_000,
-              confidence: float = 0.95, across_datasets: bool = False) -> pd.DataFrame:
+              confidence: float = 0.95, across_datasets: bool = False,
+              directions: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Per (model, dataset, metric): mean, IQM and a stratified-bootstrap interval over training seeds.
 
     With ``across_datasets=True`` this returns :func:`aggregate_across_datasets` instead (per
@@ -129,6 +141,9 @@ def summarize(data, *, seed: int = 0, rng: np.random.Generator | None = None, re
     reps : int, default 10000
         Bootstrap replicates (resampling seeds with replacement: "what if we retrained").
     confidence : float, default 0.95
+    directions : mapping of metric name to {"higher", "lower"}, optional
+        Which way is better, per metric name; names not given use
+        :func:`leaderboard.direction_of` (the registry, else the naming rule).
 
     Returns
     -------
@@ -136,16 +151,20 @@ def summarize(data, *, seed: int = 0, rng: np.random.Generator | None = None, re
         Columns ``model, dataset, metric, mean, iqm, ci_low, ci_high`` (interval of the IQM),
         ``mean_ci_low, mean_ci_high, n_seeds, few_seeds`` (``n_seeds < 5``), ``n_failed``, the
         versions/hashes (``metric_version, metric_params, dataset_hash, model_config_hash``),
-        ``suite, protocol_version, profile, bootstrap_seed, reps, confidence``. ``model``,
-        ``dataset`` and ``metric`` are display labels (disambiguated when versions differ).
+        ``direction`` (``"higher"`` or ``"lower"`` is better), ``suite, protocol_version, profile,
+        bootstrap_seed, reps, confidence``. ``model``, ``dataset`` and ``metric`` are display
+        labels (disambiguated when versions differ). Each (metric, dataset) block is sorted best
+        first (IQM descending, or ascending for lower-is-better metrics); cells without a value last.
     """
     if across_datasets:
-        return aggregate_across_datasets(data, seed=seed, rng=rng, reps=reps, confidence=confidence)
+        return aggregate_across_datasets(data, seed=seed, rng=rng, reps=reps, confidence=confidence,
+                                         directions=directions)
     seed, rng = _resolve_seed(seed, rng)
+    dirs = check_directions(directions)
     df = _as_frame(data)
     cols = ["suite", "protocol_version", "profile", "model", "dataset", "metric", "mean", "iqm", "ci_low", "ci_high",
             "mean_ci_low", "mean_ci_high", "n_seeds", "few_seeds", "n_failed", "metric_version", "metric_params",
-            "dataset_hash", "model_config_hash", "bootstrap_seed", "reps", "confidence"]
+            "dataset_hash", "model_config_hash", "direction", "bootstrap_seed", "reps", "confidence"]
     if df.empty:
         out = pd.DataFrame(columns=cols)
         out.attrs.update(kind="summary", seed=seed, reps=reps, confidence=confidence)
@@ -167,7 +186,8 @@ def summarize(data, *, seed: int = 0, rng: np.random.Generator | None = None, re
                "dataset": lab["dataset_label"], "metric": lab["metric_label"], "n_seeds": int(vals.size),
                "few_seeds": bool(vals.size < MIN_SEEDS), "n_failed": n_failed,
                "model_config_hash": key[1], "dataset_hash": key[3], "metric_version": key[5],
-               "metric_params": key[6], "bootstrap_seed": seed, "reps": reps, "confidence": confidence}
+               "metric_params": key[6], "direction": resolve_direction(key[4], dirs), "bootstrap_seed": seed,
+               "reps": reps, "confidence": confidence}
         if vals.size:
             g = rng if rng is not None else rng_for(seed, "cell", *map(str, key))
             iqm, lo, hi = stratified_bootstrap(vals, "iqm", reps=reps, confidence=confidence, rng=g)
@@ -177,32 +197,39 @@ def summarize(data, *, seed: int = 0, rng: np.random.Generator | None = None, re
             row.update(mean=None, iqm=None, ci_low=None, ci_high=None, mean_ci_low=None, mean_ci_high=None)
         rows.append(row)
     out = pd.DataFrame(rows, columns=cols)
-    out = out.sort_values(["metric", "dataset", "iqm", "model"], ascending=[True, True, False, True],
-                          na_position="last", kind="mergesort").reset_index(drop=True)
+    out["_k"] = _best_first_key(out["iqm"], out["direction"])
+    out = out.sort_values(["metric", "dataset", "_k", "model"], na_position="last",
+                          kind="mergesort").drop(columns="_k").reset_index(drop=True)
     out.attrs.update(kind="summary", seed=seed, reps=reps, confidence=confidence,
                      method="stratified percentile bootstrap over training seeds")
     return out
 
 
 def aggregate_across_datasets(data, *, seed: int = 0, rng: np.random.Generator | None = None, reps: int = 10_000,
-                              confidence: float = 0.95) -> pd.DataFrame:
+                              confidence: float = 0.95, directions: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Per (metric, model): IQM over all seeds of all datasets, its interval, and rank intervals.
 
     Seeds are resampled within each dataset (stratified bootstrap). Models are ranked per metric,
     only among models with results on every dataset of that metric (others get ``complete=False``
     and no rank, since an aggregate over fewer datasets is not comparable). ``rank`` is the shared
-    rank (1 + the number of models whose interval lies entirely above), ``rank_low``/``rank_high``
-    the 95 % bootstrap rank interval, ``tied_with`` the models it cannot be separated from.
+    rank (1 + the number of models whose interval lies entirely on the better side: above, or below
+    for a lower-is-better metric), ``rank_low``/``rank_high`` the 95 % bootstrap rank interval,
+    ``tied_with`` the models it cannot be separated from. ``direction`` says which way is better
+    (``directions`` per metric name, else :func:`leaderboard.direction_of`); rows are sorted per
+    metric by rank, then IQM best first, unranked models last.
     """
     seed, rng = _resolve_seed(seed, rng)
+    dirs = check_directions(directions)
     runs = run_scores(data)
     cols = ["metric", "model", "iqm", "ci_low", "ci_high", "rank", "rank_low", "rank_high", "tied_with",
-            "n_datasets", "n_runs", "min_seeds", "few_seeds", "complete", "bootstrap_seed", "reps", "confidence"]
+            "n_datasets", "n_runs", "min_seeds", "few_seeds", "complete", "direction", "bootstrap_seed", "reps",
+            "confidence"]
     out_rows = []
     groups = runs.groupby(_METRIC, sort=True)
     for metric_key, mdf in tqdm(groups, total=groups.ngroups, desc="rank intervals", unit="metric",
                                 disable=True if len(runs) < 1000 else None, leave=False):
         metric_label = mdf["metric_label"].iloc[0]
+        direction = resolve_direction(metric_key[0], dirs)
         all_tasks = sorted(set(map(tuple, mdf[_DATASET].to_numpy())))
         per_model: dict[str, Ragged] = {}
         info: dict[str, dict[str, Any]] = {}
@@ -218,9 +245,10 @@ def aggregate_across_datasets(data, *, seed: int = 0, rng: np.random.Generator |
                 per_model[label] = Ragged(arrays)
         # one stream per model: adding a model moves no other model's interval
         g = rng if rng is not None else (lambda name, key=metric_key: rng_for(seed, "ranks", *map(str, key), name))
-        ranked = rank_intervals(per_model, "iqm", reps=reps, confidence=confidence, rng=g) if per_model else None
+        ranked = rank_intervals(per_model, "iqm", reps=reps, confidence=confidence, rng=g,
+                                higher_is_better=direction == HIGHER) if per_model else None
         for label in sorted(info):
-            row = {"metric": metric_label, "model": label, "bootstrap_seed": seed, "reps": reps,
+            row = {"metric": metric_label, "model": label, "direction": direction, "bootstrap_seed": seed, "reps": reps,
                    "confidence": confidence, **{k: v for k, v in info[label].items() if k != "scores"}}
             if ranked is not None and label in set(ranked["model"]):
                 r = ranked[ranked["model"] == label].iloc[0]
@@ -234,8 +262,9 @@ def aggregate_across_datasets(data, *, seed: int = 0, rng: np.random.Generator |
     out = pd.DataFrame(out_rows, columns=cols)
     if not out.empty:
         out["_r"] = out["rank"].astype("float64").fillna(np.inf)
-        out = out.sort_values(["metric", "_r", "iqm", "model"], ascending=[True, True, False, True],
-                              kind="mergesort").drop(columns="_r").reset_index(drop=True)
+        out["_k"] = _best_first_key(out["iqm"], out["direction"])
+        out = out.sort_values(["metric", "_r", "_k", "model"], kind="mergesort").drop(
+            columns=["_r", "_k"]).reset_index(drop=True)
         for c in ("rank", "rank_low", "rank_high"):
             out[c] = out[c].astype("Int64")
     out.attrs.update(kind="aggregate", seed=seed, reps=reps, confidence=confidence,
@@ -244,15 +273,23 @@ def aggregate_across_datasets(data, *, seed: int = 0, rng: np.random.Generator |
 
 
 def compare(data, model_a: str, model_b: str, *, seed: int = 0, rng: np.random.Generator | None = None,
-            reps: int = 10_000, confidence: float = 0.95) -> pd.DataFrame:
-    """Probability of improvement P(A > B) per metric and dataset, with interval and Mann-Whitney p-value.
+            reps: int = 10_000, confidence: float = 0.95,
+            directions: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Probability that A is better than B per metric and dataset, with interval and Mann-Whitney p-value.
+
+    ``p_improve`` is P(A better than B) in the metric's direction: P(A > B) for a
+    higher-is-better metric, P(A < B) for a lower-is-better one (computed on negated values), ties
+    counting one half, so 0.5 means no difference either way. The ``direction`` column says which
+    (``directions`` per metric name, else :func:`leaderboard.direction_of`).
 
     One row per (metric, dataset) both models have, plus one row per metric with dataset
-    ``"(all datasets)"`` averaging P(A > B) over those datasets (its p-value is missing, NaN in the frame: a
-    Mann-Whitney test across datasets is not meaningful). ``model_a``/``model_b`` are model names
-    (or the disambiguated labels shown by :func:`summarize`).
+    ``"(all datasets)"`` averaging P(A better) over those datasets (its p-value is missing, NaN in the
+    frame: a Mann-Whitney test across datasets is not meaningful). The two-sided Mann-Whitney p-value
+    does not depend on the direction. ``model_a``/``model_b`` are model names (or the disambiguated
+    labels shown by :func:`summarize`).
     """
     seed, rng = _resolve_seed(seed, rng)
+    dirs = check_directions(directions)
     runs = run_scores(data)
     known = sorted(set(runs["model_label"])) if not runs.empty else []
     for arg, name in (("model_a", model_a), ("model_b", model_b)):
@@ -261,7 +298,7 @@ def compare(data, model_a: str, model_b: str, *, seed: int = 0, rng: np.random.G
     if model_a == model_b:
         raise ValueError(f"model_a and model_b must differ; got {model_a!r} twice.")
     cols = ["metric", "dataset", "model_a", "model_b", "n_a", "n_b", "p_improve", "ci_low", "ci_high", "p_value",
-            "bootstrap_seed", "reps", "confidence"]
+            "direction", "bootstrap_seed", "reps", "confidence"]
     rows = []
     for metric_key, mdf in runs.groupby(_METRIC, sort=True):
         a = mdf[mdf["model_label"] == model_a]
@@ -270,6 +307,8 @@ def compare(data, model_a: str, model_b: str, *, seed: int = 0, rng: np.random.G
         if not tasks:
             continue
         metric_label = mdf["metric_label"].iloc[0]
+        direction = resolve_direction(metric_key[0], dirs)
+        sign = 1.0 if direction == HIGHER else -1.0  # P(A better) = P(sign*A > sign*B)
         xa, yb = [], []
         for d, h in tasks:
             x = a.loc[(a["dataset"] == d) & (a["dataset_hash"] == h), "value"].to_numpy()
@@ -277,21 +316,23 @@ def compare(data, model_a: str, model_b: str, *, seed: int = 0, rng: np.random.G
             xa.append(x)
             yb.append(y)
             g = rng if rng is not None else rng_for(seed, "compare", model_a, model_b, d, h, *map(str, metric_key))
-            p, lo, hi = probability_of_improvement_ci(x, y, reps=reps, confidence=confidence, rng=g)
+            p, lo, hi = probability_of_improvement_ci(sign * x, sign * y, reps=reps, confidence=confidence, rng=g)
             label = mdf.loc[(mdf["dataset"] == d) & (mdf["dataset_hash"] == h), "dataset_label"].iloc[0]
             rows.append({"metric": metric_label, "dataset": label, "model_a": model_a, "model_b": model_b,
                          "n_a": x.size, "n_b": y.size, "p_improve": p, "ci_low": lo, "ci_high": hi,
-                         "p_value": mann_whitney_pvalue(x, y)})
+                         "p_value": mann_whitney_pvalue(x, y), "direction": direction})
         if len(tasks) > 1:
             g = rng if rng is not None else rng_for(seed, "compare-all", model_a, model_b, *map(str, metric_key))
-            p, lo, hi = probability_of_improvement_ci(Ragged(xa), Ragged(yb), reps=reps, confidence=confidence, rng=g)
+            p, lo, hi = probability_of_improvement_ci(Ragged(sign * x for x in xa), Ragged(sign * y for y in yb),
+                                                      reps=reps, confidence=confidence, rng=g)
             rows.append({"metric": metric_label, "dataset": "(all datasets)", "model_a": model_a, "model_b": model_b,
                          "n_a": int(sum(x.size for x in xa)), "n_b": int(sum(y.size for y in yb)),
-                         "p_improve": p, "ci_low": lo, "ci_high": hi, "p_value": None})
+                         "p_improve": p, "ci_low": lo, "ci_high": hi, "p_value": None, "direction": direction})
     out = pd.DataFrame(rows, columns=cols)
     out["bootstrap_seed"], out["reps"], out["confidence"] = seed, reps, confidence
     out.attrs.update(kind="compare", seed=seed, reps=reps, confidence=confidence,
-                     method="P(A>B) = Mann-Whitney U/(n_a n_b) per dataset; stratified independent bootstrap")
+                     method="P(A better than B) in the metric's direction = Mann-Whitney U/(n_a n_b) per dataset "
+                            "(on negated values when lower is better); stratified independent bootstrap")
     return out
 
 
@@ -318,19 +359,24 @@ def _display(df: pd.DataFrame, digits: int) -> tuple[list[str], list[list[str]]]
     f = lambda v: _fmt(v, digits)  # noqa: E731
     iv = lambda lo, hi: "—" if _fmt(lo, digits) == "—" else f"[{f(lo)}, {f(hi)}]"  # noqa: E731
     ci = f"{_percent(df.attrs.get('confidence', 0.95))} CI"
+
+    def m(r) -> str:  # the metric with its direction: "infom ↑", "mse ↓"
+        d = getattr(r, "direction", None)
+        return f"{r.metric} {arrow(d)}" if d in (HIGHER, LOWER) else str(r.metric)
+
     if kind == "summary":
         head = ["model", "dataset", "metric", "IQM", ci, "mean", "seeds", "failed"]
-        rows = [[r.model, r.dataset, r.metric, f(r.iqm), iv(r.ci_low, r.ci_high), f(r.mean),
+        rows = [[r.model, r.dataset, m(r), f(r.iqm), iv(r.ci_low, r.ci_high), f(r.mean),
                  f"{r.n_seeds}{' (<5)' if r.few_seeds else ''}", str(r.n_failed)] for r in df.itertuples()]
     elif kind == "aggregate":
         head = ["metric", "rank", "model", "IQM", ci, "rank interval", "tied with", "datasets", "runs"]
-        rows = [[r.metric, f(r.rank), r.model, f(r.iqm), iv(r.ci_low, r.ci_high),
+        rows = [[m(r), f(r.rank), r.model, f(r.iqm), iv(r.ci_low, r.ci_high),
                  "—" if r.rank_low is pd.NA or r.rank_low is None else f"{r.rank_low}–{r.rank_high}",
                  f(r.tied_with), str(r.n_datasets) + ("" if r.complete else " (incomplete)"),
                  f"{r.n_runs}{' (<5 seeds)' if r.few_seeds else ''}"] for r in df.itertuples()]
     elif kind == "compare":
-        head = ["metric", "dataset", "P(A>B)", ci, "Mann-Whitney p", "n_A", "n_B"]
-        rows = [[r.metric, r.dataset, f(r.p_improve), iv(r.ci_low, r.ci_high), f(r.p_value), str(r.n_a), str(r.n_b)]
+        head = ["metric", "dataset", "P(A better)", ci, "Mann-Whitney p", "n_A", "n_B"]
+        rows = [[m(r), r.dataset, f(r.p_improve), iv(r.ci_low, r.ci_high), f(r.p_value), str(r.n_a), str(r.n_b)]
                 for r in df.itertuples()]
     else:
         head = [str(c) for c in df.columns]
@@ -346,7 +392,8 @@ def format_table(df: pd.DataFrame, fmt: str = "table", *, digits: int = 3) -> st
     df : pandas.DataFrame
     fmt : {"table", "markdown", "csv", "json"}, default "table"
         ``table`` and ``markdown`` show the readable columns (intervals as ``[low, high]``,
-        seed counts flagged ``(<5)``); ``csv`` and ``json`` hold every column at full precision.
+        seed counts flagged ``(<5)``, the metric followed by ``↑`` when higher is better or ``↓``
+        when lower is better); ``csv`` and ``json`` hold every column at full precision.
         Names are shown verbatim (markdown escapes ``|``).
     digits : int, default 3
     """

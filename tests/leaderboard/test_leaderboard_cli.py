@@ -46,7 +46,7 @@ def test_release_reproduces_the_table_after_later_writes(capsys, db, rec):
     with Store(db) as s:
         assert manifest["record_ids"] == sorted(r.record_id for r in s.records())
     assert manifest["n_records"] == 108 and manifest["protocols"] == ["disentanglement 2026.1 smoke"]
-    assert manifest["aggregation_version"] == "1" and manifest["schema_version"] == 2
+    assert manifest["aggregation_version"] == "2" and manifest["schema_version"] == 2
     import hashlib
     assert manifest["record_ids_sha256"] == hashlib.sha256("\n".join(manifest["record_ids"]).encode()).hexdigest()
     _, frozen, _ = run(capsys, "leaderboard", "show", "--db", db, "--release", "paper-v1", "--reps", "100")

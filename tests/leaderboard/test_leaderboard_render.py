@@ -97,3 +97,38 @@ def test_no_global_numpy_random_calls_in_the_package():
                  if re.search(r"np\.random\.(seed|rand|randn|randint|choice|normal|uniform|shuffle|permutation)\(",
                               line)]
     assert offenders == []
+
+
+def test_html_shows_claims_only_in_sections_with_verdicts(synth, rec):
+    recs = synth() + [rec(protocol_version="2027.1", value=0.3, train_seed=i) for i in range(2)]
+    key = ("disentanglement", "2026.1", "smoke")
+    src = 'Hsu et al. 2023 <i>abstract</i>'
+    claims = [lb.Claim("qlae", "beta-vae", "mig", ("dsprites-procedural", "shapes3d-procedural"), src),
+              lb.Claim("ae", "qlae", "infom", ("dsprites-procedural",)),
+              lb.Claim("beta-vae", "beta-tcvae", "infoc", ("dsprites-procedural",)),
+              lb.Claim("qlae", "nobody", "mig", ("dsprites-procedural",))]
+    verdicts = lb.check_claims([r for r in recs if r.protocol_version == "2026.1"], claims, reps=300)
+    statuses = [v.status for v in verdicts]
+    assert statuses[0] == "holds" and statuses[1] == "contradicted" and statuses[3] == "not run"
+    page = render_html(recs, reps=100, figures=False, verdicts={key: verdicts})
+    sections = page.split('<section class="version"')[1:]
+    assert len(sections) == 2 and "protocol 2026.1" in sections[0] and "protocol 2027.1" in sections[1]
+    first, second = sections
+    assert first.count("<h3>Claims</h3>") == 1 and "Claims" not in second and "claim-" not in second
+    # right after the heading, before the ranking
+    assert first.index("</h2>") < first.index("<h3>Claims</h3>") < first.index("Ranking across datasets")
+    table = first[first.index('<table class="claims"'):first.index("</table>", first.index('<table class="claims"'))]
+    assert table.count("<tr>") == 1 + len(claims)
+    for v in verdicts:
+        assert f'<span class="badge claim-{v.status.replace(" ", "-")}">{v.status}</span>' in table
+        assert _html.escape(v.describe()) in table
+    assert _html.escape(src) in table and src not in table  # the source is text, escaped
+    d = verdicts[0].datasets[0]
+    assert f"dsprites-procedural: P(A better) {d.p_improve:.2f} [{d.ci_low:.2f}, {d.ci_high:.2f}], seeds 5 vs 5" in table
+    assert "baseline nobody has no successful records" in table
+    assert page.count('<table class="sortable') == 6  # the other tables are unchanged
+    assert render_html(recs, reps=100, figures=False).count("<h3>Claims</h3>") == 0
+    with pytest.raises(ValueError, match=r"verdicts key \('disentanglement', 'smoke', '2026.1'\) matches no section"):
+        render_html(recs, reps=10, figures=False, verdicts={("disentanglement", "smoke", "2026.1"): verdicts})
+    with pytest.raises(TypeError, match=r"verdicts\[.*\] must be a list of leaderboard.Verdict"):
+        render_html(recs, reps=10, figures=False, verdicts={key: verdicts[0]})
