@@ -14,7 +14,8 @@ Profiles (part of every record's identity):
   beta-VAE's (docs/models.md, "Five seeds of the quick protocol").
 * ``claim``: ``quick`` with three times the training (12 000 steps) and 5 seeds, about 80 minutes on 2 CPU
   cores: the budget at which the paper's claims (InfoM and InfoE of QLAE above AE's and beta-VAE's) were
-  measured to hold on both twins (docs/models.md, "Three times the training, five seeds").
+  measured with P(QLAE better) 0.88-1.00 on both twins (docs/models.md, "Three times the training, five seeds";
+  docs/architecture.md, "Claims").
 * ``paper``: the reference protocol: real Shapes3D, MPI3D and dSprites, the reference 12-block
   architecture, 200 000 steps at batch 128 (the GANs at 64, as the reference's ``train_gan.yaml``),
   7 seeds, 10 000 evaluation images, the QLAE ablations included; expects a GPU.
