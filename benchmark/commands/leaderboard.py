@@ -16,7 +16,9 @@ from benchmark.cli import store_error_text, writable_file, writable_folder
 
 def _common() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--db", default=None, help="leaderboard store (SQLite file; default: results/leaderboard.sqlite)")
+    from leaderboard import DEFAULT_DB
+
+    p.add_argument("--db", default=None, help=f"leaderboard store (SQLite file; default: {DEFAULT_DB})")
     return p
 
 
@@ -24,7 +26,7 @@ def _filters() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--suite", help="benchmark suite, e.g. disentanglement")
     p.add_argument("--protocol", help="protocol version (a table is always for one)")
-    p.add_argument("--profile", help="profile: smoke, quick or paper")
+    p.add_argument("--profile", help="profile (each suite's: python -m benchmark list profiles)")
     p.add_argument("--metric", action="append", help="metric name (repeatable)")
     p.add_argument("--dataset", action="append", help="dataset name (repeatable)")
     p.add_argument("--model", action="append", help="model/method name (repeatable)")
@@ -97,7 +99,7 @@ def _open(args: argparse.Namespace, *, must_exist: bool = True):
 
     if must_exist and not Path(args.db).is_file():
         raise _usage_error(FileNotFoundError(
-            f"no leaderboard store at {args.db!r}; run a suite first (it writes results/leaderboard.sqlite) "
+            f"no leaderboard store at {args.db!r}; run a suite first (it writes {lb.DEFAULT_DB}) "
             f"or pass --db PATH."))
     try:
         return lb.Store(args.db)

@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("submit", help="score submitted latents (or an encoder) and store them on the leaderboard")
     p.add_argument("--suite", default="disentanglement")
     p.add_argument("--profile", default=None, help="profile whose evaluation sample was encoded (default: the suite's "
-                                                   "default, quick)")
+                                                   "default)")
     p.add_argument("--dataset", required=True, help="dataset name, e.g. shapes3d-procedural")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--latents", help=".npz with 'latents' (n_samples, n_latents) and 'sample_hash'")
@@ -32,7 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", required=True, help="method name shown on the leaderboard")
     p.add_argument("--seed", type=int, default=0, help="training seed of the submitted model (default 0)")
     p.add_argument("--discrete-latents", action="store_true", help="score latents as discrete codes (quantised models)")
-    p.add_argument("--db", default=None, help="leaderboard store (default results/leaderboard.sqlite)")
+    from leaderboard import DEFAULT_DB
+
+    p.add_argument("--db", default=None, help=f"leaderboard store (default {DEFAULT_DB})")
     p.set_defaults(func=run)
 
 

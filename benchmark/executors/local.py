@@ -60,11 +60,10 @@ def _worker_init(threads: int) -> None:
 
 
 def _run_in_worker(fn: JobFunction, job: Job, progress_queue=None) -> JobOutcome:
-    report = None
-    if progress_queue is not None:
-        def report(done: int, total: int, rate: float) -> None:
-            progress_queue.put((job.label, done, total, rate))
-    return fn(job, progress=False, on_progress=report)
+    def report(done: int, total: int, rate: float) -> None:
+        progress_queue.put((job.label, done, total, rate))
+
+    return fn(job, progress=False, on_progress=report if progress_queue is not None else None)
 
 
 def _start_manager(ctx):

@@ -12,26 +12,31 @@ training task, evaluation, plots, claims) and one object implementing :class:`Su
    records of every planned metric;
 3. at the end, the run's table shows ``suite.headline_metrics`` and the verdicts of ``suite.claims(P)``.
 
-A minimal suite (see ``tests/benchmark/test_suite_contract.py`` and ``docs/architecture.md``)::
+A minimal suite (the complete one, with its tests, is ``tests/benchmark/test_suite_contract.py``; see also
+``docs/architecture.md``)::
 
     class LinearSuite(Suite):
-        name, protocol_version, default_profile = "linear", "1", "tiny"
-        profiles = {"tiny": Profile("tiny", "least squares on 200 points", ("line",), ("ols",), seeds=3)}
-        models = ("ols",)
-        headline_metrics = {"mse": "lower"}
+        name, protocol_version, default_profile = "linear-regression", "1", "smoke"
+        profiles = {"smoke": Profile("smoke", "least squares on generated lines", ("line-200",), ("ols", "zero"), seeds=3)}
+        models = ("ols", "zero")
+        headline_metrics = {"mse": "lower", "r2": "higher"}
 
         def plan(self, profile, *, datasets=(), models=(), seeds=None, precision="auto"):
-            p = self.profile(profile)
-            return [Job(self.name, self.protocol_version, profile, d, "v1", m, s, config={"n": 200},
-                        model_config_hash="ols", metrics=(PlannedMetric("mse", "1"),))
-                    for d in p.datasets for m in p.models for s in range(self.seeds(p, seeds))]
+            names, model_names, n_seeds = self.select(self.profile(profile), datasets=datasets, models=models,
+                                                      seeds=seeds)
+            data = {"n": 200, "noise": 0.1}
+            return [Job(suite=self.name, protocol_version=self.protocol_version, profile=profile, dataset=name,
+                        dataset_hash=config_hash(data), model=m, seed=s, config=data,
+                        model_config_hash=config_hash({"model": m}),
+                        metrics=(PlannedMetric("mse", "1"), PlannedMetric("r2", "1")))
+                    for name in names for m in model_names for s in range(n_seeds)]
 
         def compute(self, job, run_dir, *, device="auto", progress=True, on_progress=None):
-            ...fit, evaluate...
-            return [job.record("mse", value=mse)]
+            ...  # generate the data with job.seed, fit job.model, score the held-out part
+            return [job.record("mse", value=mse), job.record("r2", value=r2)]
 
         def claims(self, profile):
-            return [Claim("ols", "zero", "mse", ("line",))]
+            return [Claim("ols", "zero", "mse", ("line-200",), source="least squares beats a constant")]
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ Profiles (part of every record's identity):
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from leaderboard import Claim
@@ -79,20 +80,6 @@ PROFILES: dict[str, Profile] = {
         eval=EvalSettings(dci_estimator="random_forest", dci_samples=2000),
         checkpoint_every=1000,
     ),
-    "claim": Profile(
-        name="claim",
-        description="about 80 minutes on 2 CPU cores, offline: quick with 3x the training and 5 seeds, the budget "
-                    "at which the paper's InfoM and InfoE claims hold on both twins",
-        datasets=("dsprites-procedural-32px", "shapes3d-procedural-32px"),
-        models=("qlae", "ae", "beta_vae"),
-        seeds=5,
-        steps=12_000,
-        batch_size=32,
-        architecture="small",
-        eval_samples=10_000,
-        eval=EvalSettings(dci_estimator="random_forest", dci_samples=2000),
-        checkpoint_every=1000,
-    ),
     "paper": Profile(
         name="paper",
         description="the reference protocol on a GPU: real data, reference architecture, 200k steps, 7 seeds",
@@ -109,6 +96,12 @@ PROFILES: dict[str, Profile] = {
         gan_batch_size=64,
     ),
 }
+# quick with three times the training and five seeds (docs/models.md, "Three times the training, five seeds")
+PROFILES["claim"] = dataclasses.replace(
+    PROFILES["quick"], name="claim", seeds=5, steps=12_000,
+    description="about 80 minutes on 2 CPU cores, offline: quick with 3x the training and 5 seeds, the budget at which "
+                "the paper's InfoM and InfoE claims were measured on both twins")
+PROFILES = {name: PROFILES[name] for name in ("smoke", "quick", "claim", "paper")}  # the order `list` shows
 DEFAULT_PROFILE = "quick"
 
 
