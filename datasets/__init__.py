@@ -16,7 +16,18 @@ __benchmark_suite__ = True  # marker checked by `python -m benchmark` against na
 
 from datasets._base import EvaluationSample, FactorDataset, LabelledDataset
 from datasets._errors import DatasetDownloadError, DatasetIntegrityError, DatasetNotFoundError
-from datasets._registry import ON_REQUEST, PROCEDURAL, available, dataset_class, download, family, load, split_resolution, verify
+from datasets._registry import (
+    ON_REQUEST,
+    PROCEDURAL,
+    available,
+    dataset_class,
+    download,
+    family,
+    load,
+    split_resolution,
+    verify,
+    view_name,
+)
 from datasets._resources import Resource, default_root, resolve_root
 
 __all__ = [
@@ -28,6 +39,7 @@ __all__ = [
     "resolve_root",
     "dataset_class",
     "split_resolution",
+    "view_name",
     "family",
     "PROCEDURAL",
     "ON_REQUEST",

@@ -8,7 +8,7 @@ from typing import Any
 
 from datasets._errors import DatasetDownloadError
 
-__all__ = ["load", "available", "download", "verify", "dataset_class", "split_resolution", "family", "NAMES",
+__all__ = ["load", "available", "download", "verify", "dataset_class", "split_resolution", "view_name", "family", "NAMES",
            "PROCEDURAL", "ON_REQUEST"]
 
 
@@ -35,6 +35,12 @@ ON_REQUEST = ("clothing1m", "animal10n")
 
 
 _RESOLUTION = re.compile(r"(.+)-(\d+)px")
+
+
+def view_name(base: str, size: int) -> str:
+    """The name of the ``size`` x ``size`` view of dataset ``base``: ``<base>-<size>px`` (read back by
+    :func:`split_resolution`)."""
+    return f"{base}-{int(size)}px"
 
 
 def split_resolution(name: str) -> tuple[str, int | None]:

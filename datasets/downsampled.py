@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from datasets._base import FactorDataset, _to_dtype
+from datasets._registry import view_name
 
 __all__ = ["Downsampled"]
 
@@ -31,7 +32,7 @@ class Downsampled(FactorDataset):
             raise ValueError(f"image_size must be a positive divisor of the base size {h}x{w}; got {image_size!r}.")
         self.base = base
         self.block = h // image_size
-        self.name = f"{base.name}-{image_size}px"
+        self.name = view_name(base.name, image_size)
         self.description = f"{base.name} block-averaged to {image_size}x{image_size}"
         self.factor_names = base.factor_names
         self.factor_sizes = base.factor_sizes

@@ -59,3 +59,16 @@ def test_batched_factor_classes_keep_their_leading_axes():
     small = view.images_for_factors(classes, dtype=np.uint8)
     assert small.shape == (2, 3, 1, 32, 32)
     np.testing.assert_array_equal(small.reshape(6, 1, 32, 32), view.images_for_factors(classes.reshape(6, -1), dtype=np.uint8))
+
+
+def test_the_name_rules_of_views_and_families_are_one_pair():
+    import datasets
+
+    assert datasets.split_resolution("shapes3d-procedural-32px") == ("shapes3d-procedural", 32)
+    assert datasets.split_resolution("dsprites") == ("dsprites", None)
+    assert datasets.split_resolution("notadataset-32px") == ("notadataset-32px", None)  # only known bases
+    for base, size in (("dsprites-procedural", 16), ("mpi3d-complex", 32)):
+        assert datasets.split_resolution(datasets.view_name(base, size)) == (base, size)
+    assert datasets.load("dsprites-procedural-32px").name == datasets.view_name("dsprites-procedural", 32)
+    assert [datasets.family(n) for n in ("shapes3d-procedural-32px", "mpi3d-toy", "mpi3d-procedural", "dsprites")] \
+        == ["shapes3d", "mpi3d", "mpi3d", "dsprites"]
