@@ -59,6 +59,7 @@ def test_smoke_profile_stores_every_metric_of_every_job(smoke_run):
     assert infoc.value == pytest.approx(np.mean(np.asarray(infoc.components["infoc_per_factor"])[varying]), abs=1e-12)
     assert ae.metric_params == qlae.metric_params  # one protocol: both models share a leaderboard row
     assert qlae.environment["packages"]["torch"] and "git_commit" in qlae.environment and "train_seconds" in qlae.timing
+    assert qlae.environment["cpu"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
 
 
 def test_plots_are_written_per_job(smoke_run):

@@ -143,3 +143,15 @@ def test_nmi_heatmap_labels_carry_the_infomec_terms(tmp_path):
                             infoc_per_factor=[0.714, 0.0], infom_per_latent=[0.5, 0.25, 0.0], active=[True, True, False])
     with Image.open(path) as im:
         assert im.format == "PNG"
+
+
+def test_a_wide_image_grid_leaves_no_blank_band_below_it(tmp_path):
+    from PIL import Image
+
+    from benchmark.suites.disentanglement.plots import save_image_grid
+
+    images = np.zeros((2, 8, 1, 32, 32), np.float32)  # black cells: the mosaic is whatever is not white
+    path = save_image_grid(images, tmp_path / "grid.png", row_labels=["input", "reconstruction"], title="t")
+    png = np.asarray(Image.open(path).convert("L"))
+    dark_rows = np.flatnonzero((png < 64).sum(axis=1) > png.shape[1] // 4)
+    assert png.shape[0] - dark_rows.max() <= 0.05 * png.shape[0]  # the mosaic reaches the bottom edge

@@ -64,7 +64,7 @@ def _save(fig, ax, path: str | Path, title: str | None) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight", pad_inches=0.05)  # no blank band where the mosaic is wider than the figure
     plt.close(fig)
     return path
 
@@ -163,7 +163,7 @@ def save_job_plots(model, dataset, images, latents, outcomes, folder: Path, *, t
     folder.mkdir(parents=True, exist_ok=True)
     shown = plotted_images(len(images), seed=seed)
     save_reconstruction_grid(model, images[shown[:8]], folder / "reconstructions.png",
-                             title=f"{title}: top originals, bottom reconstructions")
+                             title=f"{title}: reconstructions")
     save_traversal_grid(model, images[shown[0]], images[shown], folder / "traversals.png",
                         title=f"{title}: latent traversals")
     scores = {o.metric: o for o in outcomes if o.metric in ("infom", "infoc") and o.status == "ok"}
