@@ -87,13 +87,22 @@ def run_jobs(jobs: list[Job], *, out: Path, db: Path | None = None, sink: Record
             else:
                 todo.append(job)
         fn = functools.partial(run_job, out=out, sink=sink, device=device)
-        for outcome in executor.map(fn, todo, progress=progress):
+        for outcome in executor.map(fn, todo, progress=progress, warm_up=functools.partial(_warm_up, todo)):
             outcomes.append(outcome)
             bar.set_postfix_str(outcome.job.label)
             bar.update()
     finally:
         bar.close()
     return outcomes
+
+
+def _warm_up(jobs: list[Job]) -> None:
+    """Each suite's ``warm_up`` with its jobs."""
+    by_suite: dict[str, list[Job]] = {}
+    for job in jobs:
+        by_suite.setdefault(job.suite, []).append(job)
+    for name, suite_jobs in by_suite.items():
+        get_suite(name).warm_up(suite_jobs)
 
 
 def run_records(jobs: list[Job], db: Path) -> list[leaderboard.Record]:

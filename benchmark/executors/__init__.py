@@ -23,8 +23,12 @@ class Executor(ABC):
     """Runs jobs and yields their outcomes in the order they finish."""
 
     @abstractmethod
-    def map(self, fn: JobFunction, jobs: Sequence[Job], *, progress: bool = True) -> Iterator[JobOutcome]:
-        """Run ``fn`` on every job; a job whose worker dies yields a ``failed`` outcome, never stops the others."""
+    def map(self, fn: JobFunction, jobs: Sequence[Job], *, progress: bool = True,
+            warm_up: Callable[[], None] | None = None) -> Iterator[JobOutcome]:
+        """Run ``fn`` on every job; a job whose worker dies yields a ``failed`` outcome, never stops the others.
+
+        ``warm_up()``, when given, prepares what the jobs share (the suites' ``warm_up``); an executor calls it
+        once where it helps the workers (the local one: in this process, before the first job)."""
 
     def describe(self) -> str:
         """One line on how the jobs run (printed before a run); empty when there is nothing to say."""

@@ -6,8 +6,9 @@ started it; each job running in a worker shows a progress bar of its own, fed th
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from tqdm.auto import tqdm
@@ -57,6 +58,20 @@ def _worker_init(threads: int) -> None:
     _exit_with_parent()
     torch.set_num_threads(threads)
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+@contextlib.contextmanager
+def _cpu_threads(threads: int | None):
+    """Run the block with ``threads`` numba threads (None: as they are), then restore them."""
+    import numba
+
+    before = numba.get_num_threads()
+    if threads is not None:
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def _run_in_worker(fn: JobFunction, job: Job, progress_queue=None) -> JobOutcome:
@@ -146,14 +161,26 @@ class LocalExecutor(Executor):
             raise ValueError(f"n_workers must be an integer >= 1; got {n_workers!r}.")
         self.n_workers = n_workers
 
+    def job_threads(self, n_jobs: int) -> int | None:
+        """CPU threads each of ``n_jobs`` jobs runs with: a worker's share of the cores in a pool, None (this
+        process's setting) when they run here."""
+        return worker_threads(min(self.n_workers, n_jobs)) if self.n_workers > 1 and n_jobs > 1 else None
+
     def describe(self) -> str:
         if self.n_workers <= 1:
             return ""
         return (f"{self.n_workers} worker processes, {worker_threads(self.n_workers)} CPU thread(s) each "
                 f"(--jobs 1: one process)")
 
-    def map(self, fn: JobFunction, jobs: Sequence[Job], *, progress: bool = True) -> Iterator[JobOutcome]:
-        if self.n_workers <= 1 or len(jobs) <= 1:
+    def map(self, fn: JobFunction, jobs: Sequence[Job], *, progress: bool = True,
+            warm_up: Callable[[], None] | None = None) -> Iterator[JobOutcome]:
+        pooled = self.n_workers > 1 and len(jobs) > 1
+        if warm_up is not None and jobs:
+            # here, once, with the threads each job will have: numba's cache then holds the kernels every worker
+            # loads (the parallel kernels too), instead of each worker compiling the same ones at the same time
+            with _cpu_threads(self.job_threads(len(jobs))):
+                warm_up()
+        if not pooled:
             for job in jobs:
                 yield fn(job, progress=progress, on_progress=None)
             return

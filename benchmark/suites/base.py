@@ -132,6 +132,12 @@ class Suite(ABC):
     def claims(self, profile: str) -> list:
         """What the suite's papers claim that ``profile`` can check: ``leaderboard.Claim`` objects."""
 
+    def warm_up(self, jobs: list) -> None:
+        """Prepare, once in the process that starts the workers, what every job would otherwise prepare itself
+        (compile the metric kernels into numba's cache, for example); nothing by default.
+
+        The local executor calls it before the first job, with the thread counts the jobs will run with."""
+
     def model_note(self, model: str) -> str:
         """A few words on ``model`` for ``python -m benchmark list`` (empty by default)."""
         return ""

@@ -319,3 +319,39 @@ def test_list_profiles_shows_each_profiles_budget(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "profile claim:" in r.stdout and "steps: 12000" in r.stdout
     assert "suite disentanglement (protocol " in r.stdout
+
+
+# --- warm-up: what the jobs share is prepared once, before them ----------------------------------------------
+class WarmSuite(LinearSuite):
+    name = "linear-regression-warm"
+    calls: list = []
+
+    def warm_up(self, jobs):
+        self.calls.append(("warm_up", len(jobs)))
+
+    def compute(self, job, run_dir, **kw):
+        self.calls.append(("compute", job.seed))
+        return super().compute(job, run_dir, **kw)
+
+
+def test_the_suite_warms_up_once_before_its_jobs_and_not_when_all_are_stored(tmp_path):
+    import os
+
+    from benchmark.executors.local import LocalExecutor, worker_threads
+
+    from benchmark.suites import _LOADED
+
+    suite = WarmSuite()
+    benchmark.suites.register(suite)
+    try:
+        jobs = suite.plan("smoke", models=("ols",))
+        run_jobs(jobs, out=tmp_path, db=tmp_path / "db.sqlite", progress=False)
+        assert WarmSuite.calls == [("warm_up", 3), ("compute", 0), ("compute", 1), ("compute", 2)]
+        WarmSuite.calls.clear()
+        run_jobs(jobs, out=tmp_path, db=tmp_path / "db.sqlite", progress=False)  # all stored: nothing to prepare
+        assert WarmSuite.calls == []
+    finally:
+        _LOADED.pop(suite.name, None)
+    # in a pool, the warm-up runs with the threads each worker will have; in this process, with its own
+    assert LocalExecutor(2).job_threads(5) == worker_threads(2) == max(1, (os.cpu_count() or 1) // 2)
+    assert LocalExecutor(2).job_threads(1) is None and LocalExecutor(1).job_threads(5) is None

@@ -7,6 +7,7 @@ on a degenerate representation) is reported as failed and the others still run.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -199,3 +200,17 @@ def _compute_family(family: str, s: np.ndarray, z: np.ndarray, *, discrete: bool
                 "explicitness": (r.explicitness, {"per_factor": r.per_factor_explicitness.tolist(),
                                                   "train": r.explicitness_train})}
     raise ValueError(f"unknown metric family {family!r}")
+
+
+def warm_up(settings: EvalSettings, *, discrete: bool, n_samples: int = 1_000, seed: int = 0) -> None:
+    """Run the numba-backed metric families once on a small seeded sample, so that their kernels are compiled
+    (or loaded from numba's cache) now. ``n_samples`` reaches the kNN estimator's parallel threshold, so the
+    kernels a job uses at the current thread count are the ones compiled. DCI (scikit-learn trees) is skipped."""
+    rng = np.random.default_rng(seed)
+    sources = rng.integers(0, 4, size=(n_samples, 3))
+    latents = rng.normal(size=(n_samples, 6)).astype(np.float32)
+    if discrete:
+        latents = np.round(latents).astype(np.float32)
+    families = tuple(f for f in settings.families if f != "dci")
+    evaluate_representation(sources, latents, discrete=discrete, settings=dataclasses.replace(settings, families=families),
+                            seed=seed)

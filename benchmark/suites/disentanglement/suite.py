@@ -113,6 +113,12 @@ class DisentanglementSuite(Suite):
                     ))
         return jobs
 
+    def warm_up(self, jobs: list[Job]) -> None:
+        """Compile the metric kernels the jobs will use (continuous and, for quantised models, discrete latents)."""
+        for key in sorted({(json.dumps(j.config["eval_settings"], sort_keys=True), j.config["discrete_latents"])
+                           for j in jobs}):
+            evaluation.warm_up(_settings(json.loads(key[0])), discrete=key[1])
+
     def compute(self, job: Job, run_dir: Path, *, device: str = "auto", progress: bool = True,
                 on_progress: Callable[[int, int, float], None] | None = None) -> list[leaderboard.Record]:
         """Train (or resume) the job's model in ``run_dir``, encode the evaluation sample, score it, plot it."""
