@@ -94,9 +94,11 @@ def load(name: str, *, root: str | os.PathLike | None = None, download: bool = F
     verify : bool, default=False
         Re-check the full checksum (real files) or decode every image (ANIMAL-10N, Clothing1M layout).
     **options
-        Adapter options: ``base_url``, ``progress``, ``in_memory`` (shapes3d); ``split``,
-        ``image_size`` (clothing1m, animal10n); ``batch_size`` (procedural); ``n_train``,
-        ``noise``, ``noise_rate``, ``seed``... (shapes3d-hue-noisy).
+        Adapter options: ``base_url`` (published files); ``progress`` (progress bars of downloads,
+        checksums and verification: every adapter that reads data files, clothing1m and animal10n
+        included); ``in_memory`` (shapes3d); ``split``, ``image_size`` (clothing1m, animal10n);
+        ``batch_size`` (procedural); ``n_train``, ``noise``, ``noise_rate``, ``seed``...
+        (shapes3d-hue-noisy).
 
     Returns
     -------

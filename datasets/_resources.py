@@ -5,8 +5,11 @@ give to pin it (size, SHA-256 and/or MD5). The helpers here
 
 * stream a file's hashes in 1 MiB chunks (:func:`hash_file`) with a progress bar;
 * verify a file against its resource and record the result in a small marker file
-  ``<file>.verified.json`` (size, mtime, SHA-256, MD5), so later loads check the size only and take
-  the content hash from the marker (:func:`verify_file`, :func:`ensure_file`);
+  ``<file>.verified.json`` (size, mtime, SHA-256, MD5 and the pinned checksums it was checked
+  against), so later loads check the size only and take the content hash from the marker
+  (:func:`verify_file`, :func:`ensure_file`). A marker recorded under other pins (a new release of
+  this project pinned another checksum) or under none (a marker of an earlier version) is not
+  trusted: the file is hashed again;
 * download atomically (:func:`download_file`): the bytes go to a temporary file in the destination
   folder, are hashed while they arrive, checked, and only then renamed into place. A failure never
   leaves a half-written file under the final name.
@@ -127,8 +130,18 @@ def _marker_path(path: Path) -> Path:
     return path.with_name(path.name + MARKER_SUFFIX)
 
 
-def read_marker(path: str | os.PathLike) -> dict | None:
-    """The verification marker of ``path`` if it is present and still matches the file's size and mtime."""
+def _pins(resource: Resource) -> dict[str, str | None]:
+    """The checksums ``resource`` pins, as recorded in a marker (``None`` where nothing is pinned)."""
+    return {"sha256": resource.sha256 and resource.sha256.lower(), "md5": resource.md5 and resource.md5.lower()}
+
+
+def read_marker(path: str | os.PathLike, resource: Resource | None = None) -> dict | None:
+    """The verification marker of ``path`` if it is present and still matches the file's size and mtime.
+
+    With ``resource``, the marker must also record that the file was verified against the checksums
+    ``resource`` pins now (key ``pinned``): a marker written under an earlier pin, or by an earlier
+    version that recorded none, gives None, so the caller verifies the file again.
+    """
     path = Path(path)
     marker = _marker_path(path)
     try:
@@ -141,13 +154,18 @@ def read_marker(path: str | os.PathLike) -> dict | None:
     if (data.get("version") != MARKER_VERSION or data.get("size") != st.st_size
             or data.get("mtime_ns") != st.st_mtime_ns or not data.get("sha256")):
         return None
+    if resource is not None and data.get("pinned") != _pins(resource):
+        return None
     return data
 
 
-def _write_marker(path: Path, digests: dict[str, str], extra: dict | None = None) -> dict:
+def _write_marker(path: Path, digests: dict[str, str], extra: dict | None = None, *,
+                  resource: Resource | None = None) -> dict:
     st = path.stat()
     data = {"version": MARKER_VERSION, "filename": path.name, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
             **digests, **(extra or {})}
+    if resource is not None:  # what the digests were checked against (a later pin change forces a re-hash)
+        data["pinned"] = _pins(resource)
     tmp = _marker_path(path).with_suffix(".tmp")
     try:
         tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
@@ -219,15 +237,15 @@ def verify_file(resource: Resource, path: str | os.PathLike, *, dataset: str, pr
     """Full check of ``path`` against ``resource`` (size, then streamed SHA-256 and MD5).
 
     On success the marker file ``<path>.verified.json`` is (re)written and its content returned
-    (keys ``sha256``, ``md5``, ``size`` ...). Raises :class:`DatasetNotFoundError` or
-    :class:`DatasetIntegrityError` with the fix.
+    (keys ``sha256``, ``md5``, ``size``, ``pinned`` (the resource's checksums) ...). Raises
+    :class:`DatasetNotFoundError` or :class:`DatasetIntegrityError` with the fix.
     """
     path = Path(path)
     check_size(resource, path, dataset)
     digests = hash_file(path, progress=progress, desc=f"verifying {dataset}")
     _compare(resource, digests, str(path), dataset,
              f"delete it and run `{_fix(dataset, path.parent.parent)}`.")
-    return _write_marker(path, digests, extra)
+    return _write_marker(path, digests, extra, resource=resource)
 
 
 def ensure_file(resource: Resource, folder: str | os.PathLike, *, dataset: str, download: bool = False,
@@ -236,14 +254,15 @@ def ensure_file(resource: Resource, folder: str | os.PathLike, *, dataset: str, 
 
     Downloads it first if it is missing and ``download`` is true. The size is checked on every call;
     the full checksum after a download, when ``verify`` is true, and whenever no up-to-date marker
-    records an earlier verification (so the content hash is always that of the file actually read).
+    records an earlier verification against the checksums pinned now (so the content hash is always
+    that of the file actually read, and a changed pin is never satisfied by an old verification).
     """
     folder = Path(folder)
     path = folder / resource.filename
     if not path.exists() and download:
         return path, download_file(resource, folder, dataset=dataset, base_url=base_url, progress=progress)
     check_size(resource, path, dataset)
-    marker = None if verify else read_marker(path)
+    marker = None if verify else read_marker(path, resource)
     if marker is None:
         marker = verify_file(resource, path, dataset=dataset, progress=progress)
     return path, marker
@@ -326,7 +345,7 @@ def download_file(resource: Resource, folder: str | os.PathLike, *, dataset: str
             bad_copies.append(f"{url} gave {mismatch}")
             continue
         publish(tmp, path)
-        return _write_marker(path, digests)
+        return _write_marker(path, digests, resource=resource)
     if bad_copies:
         raise DatasetIntegrityError(
             f"{dataset}: no download of {resource.filename} matched its pinned size and checksum; nothing was saved. "

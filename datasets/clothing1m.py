@@ -91,7 +91,10 @@ class Clothing1M(LabelledDataset):
     adapter_version = "1"
 
     def __init__(self, root: str | os.PathLike | None = None, split: str = "noisy_train", *,
-                 image_size: int | tuple[int, int] | None = None, download: bool = False, verify: bool = False):
+                 image_size: int | tuple[int, int] | None = None, download: bool = False, verify: bool = False,
+                 progress: bool = True):
+        """``verify=True`` runs :meth:`verify_layout` first (every annotation file, every listed image);
+        ``progress=False`` hides its progress bars."""
         if split not in SPLITS:
             raise ValueError(f"split must be one of {', '.join(repr(s) for s in SPLITS)}; got {split!r}.")
         self.root = resolve_root(root)
@@ -102,7 +105,7 @@ class Clothing1M(LabelledDataset):
             raise DatasetDownloadError("clothing1m: not downloadable automatically. "
                                        + MANUAL.format(folder=self.folder, root=self.root))
         if verify:
-            self.verify_layout(self.root)
+            self.verify_layout(self.root, progress=progress)
         self._load()
 
     def _load(self) -> None:
@@ -149,6 +152,7 @@ class Clothing1M(LabelledDataset):
 
         Every annotation file must exist and parse, there must be 14 class names, every key of a
         split must have a label, and (``check_images``) every listed image must exist.
+        ``progress=False`` hides the per-split progress bars of the image check.
         """
         folder = resolve_root(root) / cls.folder_name
         if not folder.is_dir():

@@ -12,11 +12,17 @@ the class derived from the index.
 The file is read lazily with h5py: only the requested rows are read and decompressed, never the
 whole 5.9 GB of images (and never as float32). ``in_memory=True`` loads the uint8 images once
 (5.9 GB of RAM) for fast random access in long training runs.
+
+Because reads are lazy, a chunk damaged after the file was verified (bit rot, a bad sync) is
+only found when it is read: h5py then raises a bare ``OSError`` ("Can't read data (filter
+returned failure during read)"), which every read here turns into a
+:class:`DatasetIntegrityError` naming the file and the fix.
 """
 
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +107,21 @@ class Shapes3D(FileFactorDataset):
             self._pid = os.getpid()
         return self._file
 
+    @contextmanager
+    def _reading(self, what: str):
+        """Turn an h5py read failure (a chunk that no longer decompresses, a damaged index) into a
+        :class:`DatasetIntegrityError`; h5py reports both as a plain ``OSError``."""
+        try:
+            yield
+        except PermissionError:  # from _h5 reopening after a fork: unreadable, not corrupted
+            raise
+        except OSError as exc:
+            raise DatasetIntegrityError(
+                f"shapes3d: reading {what} from {self.path} failed ({exc}); the file is corrupted (it changed "
+                f"after it was verified). Fix: run `python -m benchmark data verify shapes3d --root {self.root}`, "
+                f"and if that fails delete it and run `python -m benchmark data download shapes3d --root {self.root}`."
+            ) from None
+
     def _open(self, path: Path) -> None:
         f = self._h5()
         for key in ("images", "labels"):
@@ -112,10 +133,12 @@ class Shapes3D(FileFactorDataset):
         self._expect("the dtype of 'images'", str(f["images"].dtype), "uint8")
         self._expect("the shape of 'labels'", tuple(f["labels"].shape), (n, 6))
         if self._in_memory:
-            self._memory = f["images"][...]
+            with self._reading("'images'"):
+                self._memory = f["images"][...]
 
     def _deep_check(self, path: Path) -> None:
-        labels = self._h5()["labels"][...]
+        with self._reading("'labels'"):
+            labels = self._h5()["labels"][...]
         expected = self.index_to_factors(np.arange(len(self)))
         for k, name in enumerate(self.factor_names):
             # rounded: a class must not split over float round-off of the stored values
@@ -130,5 +153,6 @@ class Shapes3D(FileFactorDataset):
             imgs = self._memory[indices]
         else:
             uniq, inverse = np.unique(indices, return_inverse=True)
-            imgs = _read_rows(self._h5()["images"], uniq)[inverse.ravel()]
+            with self._reading(f"'images' rows {uniq[0]}..{uniq[-1]}" if uniq.size else "'images'"):
+                imgs = _read_rows(self._h5()["images"], uniq)[inverse.ravel()]
         return np.ascontiguousarray(imgs.transpose(0, 3, 1, 2))

@@ -9,8 +9,9 @@ import os
 import pytest
 
 from datasets._errors import DatasetDownloadError, DatasetIntegrityError, DatasetNotFoundError
+from datasets import _resources
 from datasets._resources import (BASE_URL_ENV, Resource, default_root, download_file, ensure_file, hash_file,
-                                 read_marker, verify_file)
+                                 read_marker, update_marker, verify_file)
 
 PAYLOAD = bytes(range(256)) * 9000  # 2.3 MB: several 1 MiB chunks
 
@@ -200,3 +201,74 @@ def test_a_damaged_marker_only_costs_a_reverification(tmp_path):
         assert read_marker(p) is None
         path, marker = ensure_file(_resource(), folder, dataset="toy", progress=False)
         assert marker["sha256"] == hashlib.sha256(PAYLOAD).hexdigest()
+
+
+# ---- the marker records the pins it was verified against ---------------------------------------
+@pytest.fixture
+def hash_calls(monkeypatch):
+    """Counts the full hashing passes (spy on the streaming helper)."""
+    calls = []
+
+    def spy(path, *args, **kwargs):
+        calls.append(os.fspath(path))
+        return hash_file(path, *args, **kwargs)
+
+    monkeypatch.setattr(_resources, "hash_file", spy)
+    return calls
+
+
+def _verified_blob(tmp_path):
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    p = folder / "blob.bin"
+    p.write_bytes(PAYLOAD)
+    verify_file(_resource(), p, dataset="toy", progress=False)
+    return folder, p, folder / "blob.bin.verified.json"
+
+
+def test_the_marker_records_the_pins_and_survives_updates(tmp_path, hash_calls):
+    folder, p, marker = _verified_blob(tmp_path)
+    pins = {"sha256": _resource().sha256, "md5": _resource().md5}
+    assert json.loads(marker.read_text())["pinned"] == pins
+    update_marker(p, {"format_check_toy_v1": True})  # the adapters' one-time format check keeps the pins
+    assert json.loads(marker.read_text())["pinned"] == pins
+    hash_calls.clear()
+    path, data = ensure_file(_resource(), folder, dataset="toy", progress=False)
+    assert hash_calls == [] and data["format_check_toy_v1"]  # same pins: trusted on size, no re-hash
+
+
+def test_a_marker_verified_under_another_pin_is_rehashed_once(tmp_path, hash_calls):
+    # A new release of the project pins another sha256 (here one the file matches): the old verification
+    # says nothing about the new pin, so the file is hashed again once and the marker records the new pin.
+    folder, p, marker = _verified_blob(tmp_path)
+    data = json.loads(marker.read_text())
+    data["pinned"] = {"sha256": "a" * 64, "md5": _resource().md5}  # as written when the project pinned "aaaa..."
+    marker.write_text(json.dumps(data))
+    hash_calls.clear()
+    path, got = ensure_file(_resource(), folder, dataset="toy", progress=False)
+    assert hash_calls == [str(p)]
+    assert got["pinned"]["sha256"] == json.loads(marker.read_text())["pinned"]["sha256"] == _resource().sha256
+    ensure_file(_resource(), folder, dataset="toy", progress=False)
+    assert hash_calls == [str(p)]  # recorded: the next load trusts it again
+
+
+def test_a_changed_pin_the_file_does_not_match_is_an_integrity_error(tmp_path):
+    folder, p, marker = _verified_blob(tmp_path)  # verified under the old pin: the marker is up to date
+    new_pin = hashlib.sha256(b"the next release").hexdigest()
+    with pytest.raises(DatasetIntegrityError, match=rf"toy: checksum mismatch for .*blob.bin: expected sha256 "
+                                                    rf"{new_pin[:12]}\w*, got {hashlib.sha256(PAYLOAD).hexdigest()[:12]}"):
+        ensure_file(_resource(sha256=new_pin), folder, dataset="toy", progress=False)
+
+
+def test_a_marker_of_an_earlier_version_without_pins_is_reverified(tmp_path, hash_calls):
+    folder, p, marker = _verified_blob(tmp_path)
+    data = json.loads(marker.read_text())
+    del data["pinned"]  # what earlier versions wrote
+    marker.write_text(json.dumps(data))
+    assert read_marker(p) is not None and read_marker(p, _resource()) is None
+    hash_calls.clear()
+    path, got = ensure_file(_resource(), folder, dataset="toy", progress=False)
+    assert hash_calls == [str(p)] and got["pinned"] == {"sha256": _resource().sha256, "md5": _resource().md5}
+    marker.write_text(json.dumps(data))  # an old marker again, now under an md5 pin the file does not match
+    with pytest.raises(DatasetIntegrityError, match=r"toy: checksum mismatch for .*blob.bin: expected md5 0{32}, got"):
+        ensure_file(_resource(md5="0" * 32), folder, dataset="toy", progress=False)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import datasets
 from datasets import DatasetDownloadError, DatasetIntegrityError, DatasetNotFoundError, load
 from datasets.animal10n import Animal10N
 from datasets.clothing1m import CLOTHING1M_CLASSES, Clothing1M
@@ -95,6 +96,36 @@ def test_clothing1m_download_explains_request(tmp_path):
     with pytest.raises(DatasetDownloadError, match=r"clothing1m: not downloadable automatically. Clothing1M is "
                                                    r"distributed on request only"):
         Clothing1M(tmp_path, download=True)
+
+
+def _drew_a_bar(stderr: str) -> bool:
+    return "it/s" in stderr or "%|" in stderr
+
+
+def test_clothing1m_progress_bars_follow_the_python_api(clothing_root, capfd):
+    # The CLI had --no-progress; load(verify=True) had no way to pass it on and always drew the bars.
+    ds = load("clothing1m", root=clothing_root, verify=True, progress=False)
+    assert len(ds) == 5
+    assert "layout verifies" in datasets.verify("clothing1m", root=clothing_root, progress=False)
+    Clothing1M(clothing_root, "clean_val", verify=True, progress=False)
+    err = capfd.readouterr().err
+    assert not _drew_a_bar(err), err
+    load("clothing1m", root=clothing_root, verify=True, progress=True)
+    err = capfd.readouterr().err
+    assert "clothing1m: checking noisy_train images" in err and _drew_a_bar(err)
+    datasets.verify("clothing1m", root=clothing_root, progress=True)
+    assert _drew_a_bar(capfd.readouterr().err)
+
+
+def test_animal10n_progress_bars_follow_the_python_api(animal_root, capfd, monkeypatch):
+    monkeypatch.setattr(Animal10N, "expected_counts", TinyAnimal10N.expected_counts)
+    load("animal10n", root=animal_root, split="test", verify=True, progress=False)
+    datasets.verify("animal10n", root=animal_root, progress=False)
+    err = capfd.readouterr().err
+    assert not _drew_a_bar(err), err
+    load("animal10n", root=animal_root, split="test", verify=True, progress=True)
+    err = capfd.readouterr().err
+    assert "animal10n: decoding test" in err and _drew_a_bar(err)
 
 
 # ---- ANIMAL-10N --------------------------------------------------------------------------------

@@ -159,6 +159,43 @@ def test_shapes3d_corrupted_and_wrong_size(tmp_path, fx):
         cls(tmp_path, progress=False)
 
 
+def test_shapes3d_chunk_corrupted_after_verification_is_an_integrity_error(tmp_path, fx):
+    # Reads are lazy: a gzip chunk damaged after the file verified (bit rot keeps size and mtime, so the
+    # marker is still trusted) used to surface as h5py's bare OSError "filter returned failure during read".
+    import os
+    import re
+
+    import h5py
+
+    path = tmp_path / "shapes3d" / "3dshapes.h5"
+    images = fx.write_shapes3d_h5(path)  # gzip chunks of 4 rows
+    cls = fx.tiny_shapes3d_class(path)
+    ds = cls(tmp_path, progress=False)  # verified: the marker is written
+    with h5py.File(path, "r") as f:
+        chunk = f["images"].id.get_chunk_info(2)  # rows 8..11
+    st = path.stat()
+    with open(path, "r+b") as fh:  # in place: same size, so the cheap size check on load still passes
+        fh.seek(chunk.byte_offset + chunk.size // 2)
+        fh.write(b"\xde\xad\xbe\xef" * 8)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size
+    np.testing.assert_array_equal(ds.images_at([0, 1], np.uint8), images[[0, 1]].transpose(0, 3, 1, 2))  # intact chunk
+    fresh = cls(tmp_path, progress=False)  # a new handle: no chunk cache can hide the damage
+    pattern = (rf"shapes3d: reading 'images' rows .* from {re.escape(str(path))} failed \(.*\); the file is corrupted"
+               rf".*Fix: run `python -m benchmark data verify shapes3d --root {re.escape(str(tmp_path))}`")
+    reads = [lambda: ds.images_at([9]),  # dense path, the handle opened before the damage
+             lambda: fresh.images_at([1, 9, 40]),  # sparse path: one slice per touched chunk
+             lambda: fresh[10],
+             lambda: fresh.images_for_factors(fresh.index_to_factors(np.array([8, 11])))]
+    for read in reads:
+        with pytest.raises(DatasetIntegrityError, match=pattern):
+            read()
+    with pytest.raises(DatasetIntegrityError, match=r"shapes3d: reading 'images' from .* failed"):
+        cls(tmp_path, progress=False, in_memory=True)
+    with pytest.raises(DatasetIntegrityError, match=r"shapes3d: checksum mismatch"):  # what the advised fix finds
+        cls(tmp_path, progress=False, verify=True)
+
+
 # ---- MPI3D -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("compressed", [False, True])
 def test_mpi3d_memory_maps(tmp_path, compressed, fx):
