@@ -81,6 +81,9 @@ class Suite(ABC):
     headline_metrics : Mapping[str, str]
         The metrics shown at the end of a run, each with its direction, ``"higher"`` or ``"lower"`` (is better);
         registered with ``leaderboard.register_direction`` so that tables rank by it.
+    reference_models : tuple of str
+        Calibration rows the suite computes beside the models (what noise scores, say); plannable by name like a
+        model, and stored with provenance ``reference``. Empty by default.
     """
 
     name: str
@@ -89,6 +92,7 @@ class Suite(ABC):
     default_profile: str
     models: tuple[str, ...]
     headline_metrics: Mapping[str, str]
+    reference_models: tuple[str, ...] = ()
 
     def profile(self, name: str) -> Profile:
         """The profile called ``name``; a ValueError lists the suite's profiles."""
@@ -102,9 +106,10 @@ class Suite(ABC):
         Raises ValueError for a model the suite does not have, or fewer than one seed."""
         dataset_names = tuple(dict.fromkeys(datasets or profile.datasets))
         model_names = tuple(dict.fromkeys(models or profile.models))
-        unknown = [m for m in model_names if m not in self.models]
+        known = (*self.models, *self.reference_models)
+        unknown = [m for m in model_names if m not in known]
         if unknown:
-            raise ValueError(f"models must be among {', '.join(self.models)}; got {', '.join(unknown)}.")
+            raise ValueError(f"models must be among {', '.join(known)}; got {', '.join(unknown)}.")
         n_seeds = profile.seeds if seeds is None else seeds
         if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 1:
             raise ValueError(f"seeds must be an integer >= 1; got {n_seeds}.")

@@ -3,25 +3,20 @@ resume, a divergence guard and progress; it knows no model family and no kind of
 
 A suite gives :func:`train` an :class:`EngineConfig` (or a subclass with its own fields) and a
 :class:`TrainingTask` (build the model and its optimizers; run one step). See ``docs/architecture.md``.
+The engine's names are imported on first use, so that importing the config alone does not import torch.
 """
 
 from benchmark.training.config import DEVICES, PRECISIONS, RESUME_FREE_FIELDS, EngineConfig
-from benchmark.training.loop import (
-    CHECKPOINT_NAME,
-    CheckpointMismatchError,
-    StepState,
-    TrainingTask,
-    TrainResult,
-    load_checkpoint,
-    resolve_device,
-    resolve_precision,
-    save_checkpoint,
-    torch_threads,
-    train,
-)
 
-__all__ = [
-    "CHECKPOINT_NAME", "CheckpointMismatchError", "DEVICES", "EngineConfig", "PRECISIONS", "RESUME_FREE_FIELDS",
-    "StepState", "TrainResult", "TrainingTask", "load_checkpoint", "resolve_device", "resolve_precision",
-    "save_checkpoint", "torch_threads", "train",
-]
+_ENGINE = ("CHECKPOINT_NAME", "CheckpointMismatchError", "StepState", "TrainResult", "TrainingTask", "load_checkpoint",
+           "resolve_device", "resolve_precision", "save_checkpoint", "torch_threads", "train")
+
+__all__ = ["DEVICES", "EngineConfig", "PRECISIONS", "RESUME_FREE_FIELDS", *_ENGINE]
+
+
+def __getattr__(name: str):
+    if name in _ENGINE:
+        from benchmark.training import loop
+
+        return getattr(loop, name)
+    raise AttributeError(f"module 'benchmark.training' has no attribute {name!r}")

@@ -37,9 +37,15 @@ def _plan(key: str):
 @pytest.mark.parametrize("key", ["smoke", "quick", "quick-seeds=5", "quick-precision=fp32"])
 def test_plans_keep_every_identity_the_earlier_code_planned(key):
     old = json.loads((DATA / "identities_before_the_suite_contract.json").read_text())[key]
+    jobs = _plan(key)
+    models = [j for j in jobs if j.model not in SUITE.reference_models]  # the calibration rows are new jobs
     new = [{"label": j.label, "job_id": j.job_id, "model_config_hash": j.model_config_hash,
-            "record_ids": j.record_ids(), "run_dir": str(j.run_dir("OUT"))} for j in _plan(key)]
+            "record_ids": j.record_ids(), "run_dir": str(j.run_dir("OUT"))} for j in models]
     assert new == old
+    references = {(j.dataset, j.model, j.seed) for j in jobs} - {(j.dataset, j.model, j.seed) for j in models}
+    expected = {(d, m, s) for d, _, _ in references for m in SUITE.reference_models
+                for s in range(max(j.seed for j in jobs) + 1)} if key != "smoke" else set()
+    assert references == expected
 
 
 def test_a_store_written_by_the_earlier_code_is_read_and_its_finished_run_does_no_work(tmp_path):

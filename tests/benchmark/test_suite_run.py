@@ -411,3 +411,33 @@ def test_plots_show_images_from_across_the_evaluation_sample():
     shapes_reconstructed = set(sample.factors[shown[:8], 0].tolist())
     scales_for_ranges = set(sample.factors[shown, 1].tolist())
     assert len(shapes_reconstructed) >= 2 and len(scales_for_ranges) == 6  # the first 500 rows: one shape, one scale
+
+
+def test_reference_rows_score_noise_and_an_untrained_encoder_deterministically(tmp_path):
+    jobs = plan_jobs("disentanglement", "smoke", models=("noise", "untrained"))
+    assert [j.model for j in jobs] == ["noise", "untrained"] and "psnr" not in jobs[0].metric_names
+    assert not {j.model for j in plan_jobs("disentanglement", "smoke")} & set(SUITE.reference_models)  # plumbing only
+    quick = plan_jobs("disentanglement", "quick")
+    assert {(j.dataset, j.model) for j in quick if j.model in SUITE.reference_models} == {
+        (d, m) for d in SUITE.profile("quick").datasets for m in SUITE.reference_models}
+    values = []
+    for attempt in ("a", "b"):
+        outcomes = run_jobs(jobs, out=tmp_path / attempt, db=tmp_path / attempt / "db.sqlite", device="cpu",
+                            progress=False)
+        assert [o.status for o in outcomes] == ["ok", "ok"]
+        with leaderboard.Store(tmp_path / attempt / "db.sqlite") as store:
+            values.append({(r.model, r.metric): r for r in store.records()})
+    assert {k: r.value for k, r in values[0].items()} == {k: r.value for k, r in values[1].items()}
+    noise = values[0]
+    n_factors = len(datasets.load("dsprites-procedural-32px").factor_sizes)
+    assert np.shape(noise["noise", "infom"].components["nmi"]) == (n_factors, 2 * n_factors)  # the models' width
+    # no information: (InfoE fits and scores its probe on the same 300 images, so noise gains a little there)
+    assert noise["noise", "infoe"].value < 0.2 and noise["noise", "mig"].value < 0.05
+    assert noise["untrained", "infoe"].value > noise["noise", "infoe"].value  # an untrained encoder keeps some
+
+
+def test_quick_claims_the_paper_s_comparisons_and_above_noise():
+    described = {(c.model, c.baseline, c.metric) for c in SUITE.claims("quick")}
+    assert described == {("qlae", b, m) for b in ("ae", "beta_vae", "noise") for m in ("infom", "infoe")}
+    assert all(c.datasets == SUITE.profile("quick").datasets for c in SUITE.claims("quick"))
+    assert {c.baseline for c in SUITE.claims("smoke")} == {"ae"}  # smoke plans no reference rows

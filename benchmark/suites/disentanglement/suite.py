@@ -25,7 +25,7 @@ from benchmark.jobs import CPU_THREADS, Job, PlannedMetric, config_hash
 from benchmark.suites.base import Suite
 from benchmark.suites.disentanglement import evaluation
 from benchmark.suites.disentanglement import profiles as _profiles
-from benchmark.suites.disentanglement.config import MODELS, reference_config
+from benchmark.suites.disentanglement.config import MODELS, ModelConfig, reference_config
 from benchmark.training.config import RESUME_FREE_FIELDS
 
 __all__ = ["DisentanglementSuite", "EVAL_SEED"]
@@ -68,6 +68,7 @@ class DisentanglementSuite(Suite):
     profiles = _profiles.PROFILES
     default_profile = _profiles.DEFAULT_PROFILE
     models = tuple(MODELS)
+    reference_models = _profiles.REFERENCE_MODELS
     headline_metrics = {"infom": "higher", "infoc": "higher", "infoe": "higher", "psnr": "higher"}
 
     def is_quantized(self, model: str) -> bool:
@@ -75,6 +76,10 @@ class DisentanglementSuite(Suite):
         return MODELS[model].quantized
 
     def model_note(self, model: str) -> str:
+        if model == "noise":
+            return "reference row: seeded N(0, 1) latents of the models' width"
+        if model == "untrained":
+            return "reference row: the AE's encoder at initialisation"
         return "quantised latents" if self.is_quantized(model) else ""
 
     def metric_versions(self) -> dict[str, str]:
@@ -89,6 +94,10 @@ class DisentanglementSuite(Suite):
 
         p = self.profile(profile)
         dataset_names, model_names, n_seeds = self.select(p, datasets=datasets, models=models, seeds=seeds)
+        # the calibration rows come with the profile's models, or when named
+        references = tuple(m for m in model_names if m in self.reference_models) if models else (
+            self.reference_models if p.references else ())
+        model_names = tuple(m for m in model_names if m not in self.reference_models)
         jobs = []
         for dataset_name in dataset_names:
             ds = _load(dataset_name)
@@ -111,7 +120,23 @@ class DisentanglementSuite(Suite):
                         model_config_hash=config_hash(train_config), metrics=metrics, eval_seed=EVAL_SEED,
                         run_options={"checkpoint_every": p.checkpoint_every},
                     ))
+            for reference in references:
+                jobs += self._plan_reference(p, profile, ds, dataset_name, reference, n_eval, n_seeds)
         return jobs
+
+    def _plan_reference(self, p, profile: str, ds, dataset_name: str, reference: str, n_eval: int,
+                        n_seeds: int) -> list[Job]:
+        """The jobs of one calibration row: no training; scored like the models, without reconstruction."""
+        model = {"reference": reference, "n_latents": ModelConfig().latent_size(len(ds.factor_sizes))}
+        if reference == "untrained":
+            ae = reference_config("ae", dataset_name, architecture=p.architecture).to_dict()
+            model["encoder"] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in ae.items()}
+        config = {**model, "eval_samples": n_eval, "eval_settings": _settings_dict(p.eval), "discrete_latents": False}
+        metrics = _planned(p.eval, n_eval, reconstruction=False)
+        return [Job(suite=self.name, protocol_version=self.protocol_version, profile=profile, dataset=dataset_name,
+                    dataset_hash=ds.content_hash, model=reference, seed=seed, config=config,
+                    model_config_hash=config_hash(model), metrics=metrics, eval_seed=EVAL_SEED)
+                for seed in range(n_seeds)]
 
     def warm_up(self, jobs: list[Job]) -> None:
         """Compile the metric kernels the jobs will use (continuous and, for quantised models, discrete latents)."""
@@ -122,6 +147,8 @@ class DisentanglementSuite(Suite):
     def compute(self, job: Job, run_dir: Path, *, device: str = "auto", progress: bool = True,
                 on_progress: Callable[[int, int, float], None] | None = None) -> list[leaderboard.Record]:
         """Train (or resume) the job's model in ``run_dir``, encode the evaluation sample, score it, plot it."""
+        if "reference" in job.config:
+            return self._compute_reference(job)
         from benchmark.suites.disentanglement import plots
         from benchmark.suites.disentanglement.inference import decode, encode
         from benchmark.suites.disentanglement.training import TrainConfig, train
@@ -149,6 +176,38 @@ class DisentanglementSuite(Suite):
         outcomes.append(evaluation.evaluate_reconstruction(recon, images))
         plots.save_job_plots(result.model, dataset, images, latents, outcomes, Path(run_dir) / "plots",
                              title=f"{dataset.name} / {job.model} / seed {job.seed}", seed=job.eval_seed)
+        return [job.record(o.metric, params=o.params, value=o.value, components=o.components, status=o.status,
+                           error=o.error, environment=environment(), timing={**timing, "metric_seconds": o.seconds},
+                           provenance="measured") for o in outcomes]
+
+    def _compute_reference(self, job: Job) -> list[leaderboard.Record]:
+        """Score a calibration row: 'noise' draws N(0, 1) latents with the job's seed; 'untrained' encodes the
+        evaluation sample with the AE's encoder as initialised with the job's seed."""
+        dataset = datasets.load(job.dataset)
+        sample = dataset.evaluation_sample(job.config["eval_samples"], seed=job.eval_seed)
+        t0 = time.perf_counter()
+        if job.config["reference"] == "noise":
+            rng = np.random.default_rng([job.seed, 1])
+            latents = rng.standard_normal((sample.n, job.config["n_latents"])).astype(np.float32)
+        else:
+            import torch
+
+            from benchmark.suites.disentanglement.inference import encode
+            from benchmark.suites.disentanglement.models import model_from_config
+            from benchmark.training import torch_threads
+
+            encoder = dict(job.config["encoder"])
+            cfg = ModelConfig(**{**encoder, "betas": tuple(encoder["betas"])})
+            images = dataset.images_at(sample.indices)
+            with torch_threads(CPU_THREADS):
+                torch.manual_seed(job.seed)
+                model = model_from_config(cfg, image_shape=tuple(images.shape[1:]),
+                                          n_factors=len(dataset.factor_sizes), dataset_size=len(dataset))
+                latents = encode(model, images)
+        timing = {"encode_seconds": time.perf_counter() - t0}
+        outcomes = evaluation.evaluate_representation(sample.factors, latents, discrete=False,
+                                                      settings=_settings(job.config["eval_settings"]),
+                                                      seed=job.eval_seed)
         return [job.record(o.metric, params=o.params, value=o.value, components=o.components, status=o.status,
                            error=o.error, environment=environment(), timing={**timing, "metric_seconds": o.seconds},
                            provenance="measured") for o in outcomes]
