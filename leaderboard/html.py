@@ -1,8 +1,8 @@
 """The static leaderboard page: one self-contained HTML file (inline CSS, JS and PNG data URIs).
 
 Sections per (suite, protocol version, profile), never mixed: the papers' claims and their
-verdicts (when given, see :func:`leaderboard.check_claims`), ranking across datasets (IQM,
-interval, rank interval, ties), per-dataset table, figures, and every record with its provenance,
+verdicts (when given, see :func:`leaderboard.check_claims`), ranking across datasets (IQM best
+first, led by the rank interval; interval, ties, shared rank), per-dataset table, figures, and every record with its provenance,
 environment and timing on demand (``<details>``). Metric names carry ``↑`` (higher is better) or
 ``↓`` (lower is better). Every table sorts by any column (click or
 Enter on a header). Every name is HTML-escaped; a Content-Security-Policy forbids loading anything
@@ -209,9 +209,10 @@ def _metric_td(metric: str, direction) -> str:
 
 
 def _aggregate_table(agg: pd.DataFrame, tid: str, provenances) -> str:
-    head = ('<tr><th data-type="text">metric</th><th data-type="num">rank</th><th data-type="text">model</th>'
-            '<th data-type="num">IQM</th><th data-type="num">95% CI</th><th data-type="num">rank interval</th>'
-            '<th data-type="text">tied with</th><th data-type="num">datasets</th><th data-type="num">runs</th></tr>')
+    """Rows in the frame's order (per metric, IQM best first); the rank interval leads, the shared rank is kept."""
+    head = ('<tr><th data-type="text">metric</th><th data-type="num">rank interval</th><th data-type="text">model</th>'
+            '<th data-type="num">IQM</th><th data-type="num">95% CI</th><th data-type="text">tied with</th>'
+            '<th data-type="num">shared rank</th><th data-type="num">datasets</th><th data-type="num">runs</th></tr>')
     rows = []
     prev = None
     for metric, mdf in agg.groupby("metric", sort=True):
@@ -221,20 +222,21 @@ def _aggregate_table(agg: pd.DataFrame, tid: str, provenances) -> str:
             prev = metric
             rank_txt, rank_key = _num(r.rank)
             if r.rank_low is None or r.rank_low is pd.NA:
-                rint = '<td class="num" data-sort="">—</td>'
-            else:
-                rint = f'<td class="num" data-sort="{int(r.rank_low)}">{int(r.rank_low)}–{int(r.rank_high)}</td>'
+                rint = '<td class="num rank" data-sort="">—</td>'
+            else:  # sorts by the best rank, then the worst (1–2 before 1–3)
+                rint = (f'<td class="num rank" data-sort="{int(r.rank_low) + int(r.rank_high) / 1000:.3f}">'
+                        f"{int(r.rank_low)}–{int(r.rank_high)}</td>")
             ci_txt = "—" if _num(r.ci_low)[0] == "—" else f"[{_num(r.ci_low)[0]}, {_num(r.ci_high)[0]}]"
             runs_badge = (f' <span class="badge warn" title="fewer than {MIN_SEEDS} seeds on some dataset">'
                           f'min {r.min_seeds} seeds</span>') if r.few_seeds else ""
             ds_badge = "" if r.complete else ' <span class="badge warn" title="not on every dataset: not ranked">incomplete</span>'
             rows.append(
-                f"<tr{cls}>{_metric_td(metric, getattr(r, 'direction', None))}"
-                f'<td class="num rank" data-sort="{_e(rank_key)}">{_e(rank_txt)}</td>'
+                f"<tr{cls}>{_metric_td(metric, getattr(r, 'direction', None))}{rint}"
                 f"{_model_cell(r.model, provenances)}{_td_num(r.iqm)}"
                 f'<td class="num" data-sort="{_e(_num(r.ci_low)[1])}">{_e(ci_txt)}'
-                f"{_ci_widget(r.ci_low, r.ci_high, r.iqm, scale)}</td>{rint}"
+                f"{_ci_widget(r.ci_low, r.ci_high, r.iqm, scale)}</td>"
                 f"<td>{_e(', '.join(r.tied_with) if r.tied_with else '—')}</td>"
+                f'<td class="num" data-sort="{_e(rank_key)}">{_e(rank_txt)}</td>'
                 f'<td class="num" data-sort="{int(r.n_datasets)}">{int(r.n_datasets)}{ds_badge}</td>'
                 f'<td class="num" data-sort="{int(r.n_runs)}">{int(r.n_runs)}{runs_badge}</td></tr>')
     return f'<table class="sortable" id="{tid}"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
@@ -397,7 +399,8 @@ def render_html(records: Iterable[Record], *, title: str = "Disentanglement benc
             items = []
             for kind, metric, fig in all_figures(grp, seed=seed, reps=plot_reps, agg=agg, directions=directions):
                 b64 = base64.b64encode(figure_png(fig)).decode("ascii")
-                cap = {"intervals": f"{metric}: IQM with 95% interval per method (ties share a rank)",
+                cap = {"intervals": f"{metric}: IQM with 95% interval per method, best first (labels: rank interval, "
+                                    f"shared rank)",
                        "profile": f"{metric}: performance profile with 95% bands",
                        "info-plane": "InfoM vs InfoC per method (IQM, 95% intervals)"}[kind]
                 items.append(f'<figure><img alt="{_e(cap)}" src="data:image/png;base64,{b64}">'
@@ -422,7 +425,11 @@ def render_html(records: Iterable[Record], *, title: str = "Disentanglement benc
             "dataset). A method's rank is one plus the number of methods whose interval lies entirely on the "
             "better side of its own (above it; below it for metrics marked ↓, where lower is better), so methods "
             "whose intervals overlap share a rank; the rank interval is the 95% bootstrap interval "
-            f"of its rank. Fewer than {MIN_SEEDS} seeds are flagged. Metrics are never averaged together.</p>"
+            "of its rank. Rows are sorted by IQM, best first, and lead with the rank interval: overlapping rank "
+            "intervals (1–2 above 1–3) mark methods that cannot be told apart. The shared rank is its own column; "
+            "it follows the intervals' ends, not the IQM, so a method with a wide interval can share rank 1 below "
+            "a rank-2 method with a higher IQM. Methods not run on every dataset are not ranked and come last. "
+            f"Fewer than {MIN_SEEDS} seeds are flagged. Metrics are never averaged together.</p>"
             + _aggregate_table(agg, f"agg-{sid}", provenances)
             + '<h3>Per dataset</h3><p class="howto">Per method, dataset and metric: IQM and mean over training '
             "seeds (eval seeds of one run averaged first), 95% bootstrap interval of the IQM, failed runs "

@@ -63,18 +63,19 @@ def model_colors(models) -> dict[str, str]:
 def interval_figure(agg: pd.DataFrame, metric: str, colors: dict[str, str] | None = None) -> Figure:
     """Horizontal interval plot of one metric from :func:`leaderboard.aggregate_across_datasets`.
 
-    Methods are ordered by shared rank, then IQM best first in the table's ``direction`` (its
-    ``direction`` column; :func:`leaderboard.direction_of` of ``metric`` if the table has none); the
-    best is at the top.
+    Methods are ordered as in the table: IQM best first in the table's ``direction`` (its
+    ``direction`` column; :func:`leaderboard.direction_of` of ``metric`` if the table has none), the
+    best at the top, unranked (incomplete) methods at the bottom. Each label gives the rank interval
+    and the shared rank (``qlae  (ranks 1–2, shared #1)``, ``ae  (rank 4, shared #4)``). The x axis
+    spans the intervals, not 0-1.
     """
     df = agg[agg["metric"] == metric]
     if df.empty:
         raise ValueError(f"metric {metric!r} is not in the aggregate table; metrics: {sorted(set(agg['metric']))}.")
     direction = df["direction"].iloc[0] if "direction" in df.columns else direction_of(metric)
     iqm = pd.to_numeric(df["iqm"], errors="coerce").astype("float64")
-    df = df.assign(_r=pd.to_numeric(df["rank"], errors="coerce").astype("float64").fillna(np.inf),
-                   _k=iqm if direction == LOWER else -iqm)
-    df = df.sort_values(["_r", "_k", "model"], kind="mergesort").iloc[::-1]  # best at the top
+    df = df.assign(_u=pd.to_numeric(df["rank"], errors="coerce").isna(), _k=iqm if direction == LOWER else -iqm)
+    df = df.sort_values(["_u", "_k", "model"], kind="mergesort").iloc[::-1]  # best at the top
     fig = Figure(figsize=(6.4, 0.55 * len(df) + 1.3))
     ax = fig.add_subplot()
     y = np.arange(len(df))
@@ -87,7 +88,12 @@ def interval_figure(agg: pd.DataFrame, metric: str, colors: dict[str, str] | Non
     ax.margins(x=0.04)
     labels = []
     for r in df.itertuples():
-        tag = f"#{r.rank}" if r.rank is not pd.NA and r.rank is not None else "n/r"
+        ranked = r.rank is not pd.NA and r.rank is not None and not pd.isna(r.rank)
+        if ranked:
+            span = f"rank {r.rank_low}" if r.rank_low == r.rank_high else f"ranks {r.rank_low}–{r.rank_high}"
+            tag = f"{span}, shared #{r.rank}"
+        else:
+            tag = "not ranked"
         labels.append(f"{r.model}  ({tag}{', <5 seeds' if r.few_seeds else ''})")
     ax.set_yticks(y, labels, fontsize=9)
     better = "higher" if direction == HIGHER else "lower"
@@ -98,16 +104,35 @@ def interval_figure(agg: pd.DataFrame, metric: str, colors: dict[str, str] | Non
     return fig
 
 
+def _padded_range(values, pad: float = 0.05) -> tuple[float, float]:
+    """From a little below the smallest to a little above the largest value (``pad`` of the range each side).
+
+    The thresholds of a performance profile span the scores that occur, so that a metric whose runs
+    score between 0.02 and 0.12 (MIG, SAP, DCI) is not squashed into the left edge of a 0-1 axis. All
+    equal values get a band of +-0.05 (or 5 % of their magnitude, whichever is larger) around them.
+    """
+    v = pd.to_numeric(pd.Series(values), errors="coerce").astype("float64")
+    lo, hi = float(v.min()), float(v.max())
+    width = hi - lo
+    if width <= 0:
+        width = 2 * max(0.05, 0.05 * abs(lo))
+        return lo - width / 2, hi + width / 2
+    return lo - pad * width, hi + pad * width
+
+
 def profile_figure(runs: pd.DataFrame, metric: str, *, seed: int = 0, reps: int = 2000, n_tau: int = 101,
                    colors: dict[str, str] | None = None) -> Figure:
-    """Performance profiles of one metric from :func:`leaderboard.summary.run_scores` output."""
+    """Performance profiles of one metric from :func:`leaderboard.summary.run_scores` output.
+
+    The thresholds τ (x axis) run from a little below the lowest to a little above the highest run
+    score of the metric over all models (:func:`_padded_range`), so every curve falls from 1 to 0
+    across the whole axis whatever the metric's range; the legend sits right of the axes.
+    """
     df = runs[runs["metric_label"] == metric]
     if df.empty:
         raise ValueError(f"metric {metric!r} has no successful runs; metrics: {sorted(set(runs['metric_label']))}.")
-    lo_v, hi_v = float(df["value"].min()), float(df["value"].max())
-    lo_t, hi_t = min(0.0, lo_v), max(1.0, hi_v) if hi_v <= 1.0 else hi_v
-    taus = np.linspace(lo_t, hi_t, n_tau)
-    fig = Figure(figsize=(6.4, 3.8))
+    taus = np.linspace(*_padded_range(df["value"]), n_tau)
+    fig = Figure(figsize=(7.4, 3.8))  # the extra width holds the legend, right of the axes
     ax = fig.add_subplot()
     from .aggregate import Ragged
 
@@ -123,7 +148,10 @@ def profile_figure(runs: pd.DataFrame, metric: str, *, seed: int = 0, reps: int 
     ax.set_ylim(-0.02, 1.02)
     _style(ax)
     ax.grid(True, axis="y", color="#dddddd", linewidth=0.8)
-    ax.legend(frameon=False, fontsize=8, loc="lower left")
+    ax.set_xlim(taus[0], taus[-1])
+    # outside the axes, right of them: the curves run from the top left to the bottom right, so any
+    # corner inside would cover one of them (figure_png's bbox_inches="tight" keeps it in the image)
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     ax.set_title(f"Performance profile: {metric}", loc="left", fontsize=11, fontweight="bold")
     return fig
 

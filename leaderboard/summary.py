@@ -215,8 +215,13 @@ def aggregate_across_datasets(data, *, seed: int = 0, rng: np.random.Generator |
     rank (1 + the number of models whose interval lies entirely on the better side: above, or below
     for a lower-is-better metric), ``rank_low``/``rank_high`` the 95 % bootstrap rank interval,
     ``tied_with`` the models it cannot be separated from. ``direction`` says which way is better
-    (``directions`` per metric name, else :func:`leaderboard.direction_of`); rows are sorted per
-    metric by rank, then IQM best first, unranked models last.
+    (``directions`` per metric name, else :func:`leaderboard.direction_of`).
+
+    Rows are sorted per metric by IQM, best first in the metric's direction, unranked (incomplete)
+    models last. They are not sorted by ``rank``: the shared rank depends on the intervals' ends,
+    so a model with a wide interval can share rank 1 while its IQM is below that of a rank-2 model
+    with a narrow one, and a rank-sorted table would list the lower IQM first. :func:`format_table`
+    shows the rank interval first and the shared rank as its own column.
     """
     seed, rng = _resolve_seed(seed, rng)
     dirs = check_directions(directions)
@@ -261,10 +266,10 @@ def aggregate_across_datasets(data, *, seed: int = 0, rng: np.random.Generator |
             out_rows.append(row)
     out = pd.DataFrame(out_rows, columns=cols)
     if not out.empty:
-        out["_r"] = out["rank"].astype("float64").fillna(np.inf)
+        out["_u"] = out["rank"].isna()  # unranked (incomplete) models last
         out["_k"] = _best_first_key(out["iqm"], out["direction"])
-        out = out.sort_values(["metric", "_r", "_k", "model"], kind="mergesort").drop(
-            columns=["_r", "_k"]).reset_index(drop=True)
+        out = out.sort_values(["metric", "_u", "_k", "model"], kind="mergesort").drop(
+            columns=["_u", "_k"]).reset_index(drop=True)
         for c in ("rank", "rank_low", "rank_high"):
             out[c] = out[c].astype("Int64")
     out.attrs.update(kind="aggregate", seed=seed, reps=reps, confidence=confidence,
@@ -368,11 +373,11 @@ def _display(df: pd.DataFrame, digits: int) -> tuple[list[str], list[list[str]]]
         head = ["model", "dataset", "metric", "IQM", ci, "mean", "seeds", "failed"]
         rows = [[r.model, r.dataset, m(r), f(r.iqm), iv(r.ci_low, r.ci_high), f(r.mean),
                  f"{r.n_seeds}{' (<5)' if r.few_seeds else ''}", str(r.n_failed)] for r in df.itertuples()]
-    elif kind == "aggregate":
-        head = ["metric", "rank", "model", "IQM", ci, "rank interval", "tied with", "datasets", "runs"]
-        rows = [[m(r), f(r.rank), r.model, f(r.iqm), iv(r.ci_low, r.ci_high),
-                 "—" if r.rank_low is pd.NA or r.rank_low is None else f"{r.rank_low}–{r.rank_high}",
-                 f(r.tied_with), str(r.n_datasets) + ("" if r.complete else " (incomplete)"),
+    elif kind == "aggregate":  # rows by IQM best first; the rank interval leads, the shared rank is kept
+        head = ["metric", "rank interval", "model", "IQM", ci, "tied with", "shared rank", "datasets", "runs"]
+        rows = [[m(r), "—" if r.rank_low is pd.NA or r.rank_low is None else f"{r.rank_low}–{r.rank_high}",
+                 r.model, f(r.iqm), iv(r.ci_low, r.ci_high), f(r.tied_with), f(r.rank),
+                 str(r.n_datasets) + ("" if r.complete else " (incomplete)"),
                  f"{r.n_runs}{' (<5 seeds)' if r.few_seeds else ''}"] for r in df.itertuples()]
     elif kind == "compare":
         head = ["metric", "dataset", "P(A better)", ci, "Mann-Whitney p", "n_A", "n_B"]
@@ -393,7 +398,9 @@ def format_table(df: pd.DataFrame, fmt: str = "table", *, digits: int = 3) -> st
     fmt : {"table", "markdown", "csv", "json"}, default "table"
         ``table`` and ``markdown`` show the readable columns (intervals as ``[low, high]``,
         seed counts flagged ``(<5)``, the metric followed by ``↑`` when higher is better or ``↓``
-        when lower is better); ``csv`` and ``json`` hold every column at full precision.
+        when lower is better); ``csv`` and ``json`` hold every column at full precision. The
+        aggregate view lists the rank interval first (``1–2``), then model, IQM, its interval,
+        the models it is tied with and the shared rank, in the frame's order (IQM best first).
         Names are shown verbatim (markdown escapes ``|``).
     digits : int, default 3
     """

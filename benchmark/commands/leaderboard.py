@@ -27,9 +27,14 @@ def _filters() -> argparse.ArgumentParser:
     p.add_argument("--suite", help="benchmark suite, e.g. disentanglement")
     p.add_argument("--protocol", help="protocol version (a table is always for one)")
     p.add_argument("--profile", help="profile (each suite's: python -m benchmark list profiles)")
-    p.add_argument("--metric", action="append", help="metric name (repeatable)")
-    p.add_argument("--dataset", action="append", help="dataset name (repeatable)")
-    p.add_argument("--model", action="append", help="model/method name (repeatable)")
+    # nargs="+" with action="append": "--metric infom infoc" and "--metric infom --metric infoc" both work
+    # (a list of lists, flattened by _filter_kwargs)
+    p.add_argument("--metric", nargs="+", action="append", metavar="M",
+                   help="metric name(s): --metric infom infoc, or the flag repeated")
+    p.add_argument("--dataset", nargs="+", action="append", metavar="D",
+                   help="dataset name(s): --dataset a b, or the flag repeated")
+    p.add_argument("--model", nargs="+", action="append", metavar="X",
+                   help="model/method name(s): --model a b, or the flag repeated")
     p.add_argument("--release", help="use the frozen records of this release")
     return p
 
@@ -107,13 +112,32 @@ def _open(args: argparse.Namespace, *, must_exist: bool = True):
         raise _usage_error(exc) from None
 
 
+def _flat(values: list | None) -> list | None:
+    """``--metric a b --metric c`` arrives as ``[["a", "b"], ["c"]]``: ``["a", "b", "c"]`` (first occurrence kept)."""
+    if values is None:
+        return None
+    out: list = []
+    for v in values:
+        for x in (v if isinstance(v, list) else [v]):
+            if x not in out:
+                out.append(x)
+    return out
+
+
 def _filter_kwargs(args: argparse.Namespace) -> dict:
     return {"suite": args.suite, "protocol_version": args.protocol, "profile": args.profile,
-            "metric": args.metric, "dataset": args.dataset, "model": args.model}
+            "metric": _flat(args.metric), "dataset": _flat(args.dataset), "model": _flat(args.model)}
+
+
+def _option(key: str) -> str:
+    return "--protocol" if key == "protocol_version" else f"--{key}"
 
 
 def _unknown_values(store, args: argparse.Namespace) -> str:
-    """For each filter value the store does not hold at all: what it does hold (a typo shows at once)."""
+    """For each filter value the store does not hold at all: what it does hold (a typo shows at once).
+
+    Empty when every named value is stored; otherwise one ``--option 'value': not in the store; stored
+    values: ...`` clause per option, joined by " | "."""
     notes = []
     for key, wanted in _filter_kwargs(args).items():
         if wanted is None:
@@ -121,10 +145,34 @@ def _unknown_values(store, args: argparse.Namespace) -> str:
         stored = store.values(key)
         missing = [v for v in (wanted if isinstance(wanted, list) else [wanted]) if v not in stored]
         if missing:
-            option = "--protocol" if key == "protocol_version" else f"--{key}"
-            notes.append(f"\n  {option} {', '.join(map(repr, missing))}: not in the store; stored values: "
+            notes.append(f"{_option(key)} {', '.join(map(repr, missing))}: not in the store; stored values: "
                          f"{', '.join(map(repr, stored)) or 'none'}")
-    return "".join(notes)
+    return " | ".join(notes)
+
+
+def _select(store, args: argparse.Namespace, *, one_protocol: bool = True) -> list:
+    """The records the filters select, or a usage error (exit status 2) when a filter cannot match.
+
+    A filter value the store does not hold at all (a typo) is refused even when the other values of
+    that option match something, and so is a combination of stored values that no record has: a
+    filter never silently gives an empty result. ``one_protocol`` asks for the records of one
+    leaderboard table (``Store.protocol_records``: mixed protocols are refused)."""
+    unknown = _unknown_values(store, args)
+    if unknown:
+        raise ValueError(f"{unknown}. Expected filter values that the store holds (a misspelt value matches "
+                         f"nothing); correct the spelling or drop the value.")
+    get = store.protocol_records if one_protocol else store.records
+    recs = get(release=args.release, **_filter_kwargs(args))
+    named = {k: v for k, v in _filter_kwargs(args).items() if v is not None}
+    if not recs and (named or args.release):
+        combo = " ".join(f"{_option(k)} {' '.join(map(repr, v)) if isinstance(v, list) else repr(v)}"
+                         for k, v in named.items())
+        where = f" of release {args.release!r}" if args.release else ""
+        raise ValueError(
+            f"no records match these filters: every value named is stored, but no record{where} has the "
+            f"combination {combo or '(no filters)'}. Expected a combination that was run; drop or change one of "
+            f"the options (`python -m benchmark leaderboard show` without filters lists what is stored).")
+    return recs
 
 
 def _guard(fn):
@@ -159,10 +207,10 @@ def run_show(args: argparse.Namespace) -> int:
     if view == "both" and args.format in ("csv", "json"):
         raise ValueError(f"--view both cannot be written as {args.format}; choose --view summary or --view aggregate.")
     with _open(args) as store:
-        recs = store.protocol_records(release=args.release, **_filter_kwargs(args))  # refuses mixed protocols
-        if not recs:
-            print("no records match these filters." + _unknown_values(store, args))
-            return 0
+        recs = _select(store, args)  # refuses typos, empty combinations and mixed protocols
+    if not recs:  # no filter named and nothing stored
+        print(f"the store {args.db} holds no records yet; run a suite or import records.")
+        return 0
     r0 = recs[0]
     header = f"suite {r0.suite} · protocol {r0.protocol_version} · profile {r0.profile}" + \
         (f" · release {args.release}" if args.release else "")
@@ -184,7 +232,7 @@ def run_compare(args: argparse.Namespace) -> int:
     import leaderboard as lb
 
     with _open(args) as store:
-        recs = store.protocol_records(release=args.release, **_filter_kwargs(args))  # refuses mixed protocols
+        recs = _select(store, args)  # refuses typos, empty combinations and mixed protocols
     df = lb.compare(recs, args.model_a, args.model_b, seed=args.seed, reps=args.reps)
     if args.format in ("table", "markdown"):
         print(f"A = {args.model_a}, B = {args.model_b}\n")
@@ -213,6 +261,7 @@ def run_release(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     writable_file(args.path, "export PATH", db=args.db)
     with _open(args) as store:
+        _select(store, args, one_protocol=False)  # refuses typos and empty combinations before writing
         n = store.export_jsonl(args.path, release=args.release, **_filter_kwargs(args))
     print(f"wrote {n} records to {args.path}")
     return 0
@@ -235,7 +284,7 @@ def run_html(args: argparse.Namespace) -> int:
 
     writable_file(args.out, "--out", db=args.db)
     with _open(args) as store:
-        recs = store.records(release=args.release, **_filter_kwargs(args))
+        recs = _select(store, args, one_protocol=False)  # refuses typos and empty combinations
         rel = next((r for r in store.releases() if r["name"] == args.release), None) if args.release else None
     path = write_html(args.out, recs, title=args.title, seed=args.seed, reps=args.reps, release=rel, source=args.db,
                       verdicts=_verdicts(recs, seed=args.seed, reps=args.reps))
@@ -272,7 +321,7 @@ def run_plots(args: argparse.Namespace) -> int:
 
     writable_folder(args.out, "--out")
     with _open(args) as store:
-        recs = store.protocol_records(release=args.release, **_filter_kwargs(args))  # refuses mixed protocols
+        recs = _select(store, args)  # refuses typos, empty combinations and mixed protocols
     paths = write_plots(recs, args.out, seed=args.seed, reps=min(args.reps, 2000))
     for p in paths:
         print(p)

@@ -101,7 +101,7 @@ def test_module_entry_point(db):
     out = subprocess.run([sys.executable, "-m", "benchmark", "leaderboard", "show", "--db", db, "--reps", "20",
                           "--view", "aggregate", "--format", "markdown"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert "| metric | rank | model | IQM | 95% CI | rank interval |" in out.stdout
+    assert "| metric | rank interval | model | IQM | 95% CI | tied with | shared rank |" in out.stdout
 
 
 def test_unwritable_output_paths_are_one_line_errors(capsys, db, tmp_path):
@@ -153,8 +153,84 @@ def test_import_of_a_missing_file_creates_no_store(capsys, tmp_path):
     assert code == 2 and "bad.jsonl' line 2: not UTF-8 text" in err
 
 
-def test_a_filter_value_that_matches_nothing_lists_the_stored_values(capsys, db):
-    code, out, _ = run(capsys, "leaderboard", "show", "--db", db, "--metric", "migg", "--dataset", "shapes3d-procedural")
-    assert code == 0 and out.startswith("no records match these filters.")
-    assert "--metric 'migg': not in the store; stored values: 'infoc', 'infom', 'mig'" in out
-    assert "--dataset" not in out  # that value exists
+def test_a_filter_value_that_is_not_stored_is_an_error_listing_the_stored_values(capsys, db):
+    # it printed "no records match these filters." and exited 0
+    code, out, err = run(capsys, "leaderboard", "show", "--db", db, "--metric", "migg", "--dataset",
+                         "shapes3d-procedural")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "--metric 'migg': not in the store; stored values: 'infoc', 'infom', 'mig'" in err
+    assert "correct the spelling or drop the value" in err
+    assert "--dataset" not in err  # that value exists
+    code, _, err = run(capsys, "leaderboard", "show", "--db", db, "--profile", "quik")
+    assert code == 2 and "--profile 'quik': not in the store; stored values: 'smoke'" in err
+
+
+def test_one_misspelt_value_among_stored_ones_is_refused(capsys, db):
+    # "mig" alone matches: "migg" must not be dropped silently
+    code, out, err = run(capsys, "leaderboard", "show", "--db", db, "--metric", "mig", "--metric", "migg",
+                         "--reps", "10")
+    assert code == 2 and out == "" and "--metric 'migg': not in the store" in err and "'mig':" not in err
+
+
+def test_stored_values_whose_combination_matches_nothing_are_an_error(capsys, db, rec):
+    with Store(db) as s:
+        s.write_job([rec(model="solo", model_config_hash="cfg-solo", dataset="solo-data")])
+    code, out, err = run(capsys, "leaderboard", "show", "--db", db, "--model", "solo", "--dataset",
+                         "shapes3d-procedural")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert ("every value named is stored, but no record has the combination --dataset 'shapes3d-procedural' "
+            "--model 'solo'") in err
+    assert "not in the store" not in err
+    # one value of a list that matches is enough: the selection is not empty
+    code, out, _ = run(capsys, "leaderboard", "show", "--db", db, "--model", "solo", "ae", "--dataset", "solo-data",
+                       "shapes3d-procedural", "--reps", "10", "--view", "aggregate")
+    assert code == 0 and "solo" in out and "ae" in out
+
+
+@pytest.mark.parametrize("action", [("compare", "qlae", "ae"), ("export", "{tmp}/x.jsonl"),
+                                    ("html", "--out", "{tmp}/page.html"), ("plots", "--out", "{tmp}/plots")])
+def test_every_filtering_action_refuses_a_filter_that_matches_nothing(capsys, db, rec, tmp_path, action):
+    argv = [a.format(tmp=tmp_path) for a in action] + ([] if action[0] == "export" else ["--reps", "10"])
+    with Store(db) as s:
+        s.write_job([rec(model="solo", model_config_hash="cfg-solo", dataset="solo-data")])
+    code, out, err = run(capsys, "leaderboard", *argv, "--db", db, "--profile", "quik")
+    assert code == 2 and out == "" and "--profile 'quik': not in the store; stored values: 'smoke'" in err
+    code, out, err = run(capsys, "leaderboard", *argv, "--db", db, "--dataset", "solo-data", "--metric", "infom")
+    assert code == 2 and out == "", out
+    assert "no record has the combination --metric 'infom' --dataset 'solo-data'" in err
+    assert not (tmp_path / "x.jsonl").exists() and not (tmp_path / "page.html").exists()
+    assert not (tmp_path / "plots").exists() or not any((tmp_path / "plots").iterdir())
+
+
+def test_a_combination_missing_from_the_release_names_the_release(capsys, db, rec):
+    assert run(capsys, "leaderboard", "release", "v1", "--db", db)[0] == 0
+    with Store(db) as s:  # stored after the release: in the store, not in v1
+        s.write_job([rec(model="late", model_config_hash="cfg-late")])
+    code, _, err = run(capsys, "leaderboard", "show", "--db", db, "--release", "v1", "--model", "late")
+    assert code == 2 and "no record of release 'v1' has the combination --model 'late'" in err
+
+
+@pytest.mark.parametrize("option, values, column", [("--metric", ("infom", "infoc"), "metric"),
+                                                     ("--dataset", ("dsprites-procedural", "shapes3d-procedural"),
+                                                      "dataset"),
+                                                     ("--model", ("qlae", "ae"), "model")])
+def test_filters_take_several_values_after_one_flag_or_the_flag_repeated(capsys, db, option, values, column):
+    # "--metric infom infoc" failed with "unrecognized arguments: infoc"
+    base = ["leaderboard", "show", "--db", db, "--reps", "10", "--format", "json"]
+    code, one_flag, err = run(capsys, *base, option, *values)
+    assert code == 0, err
+    code, repeated, err = run(capsys, *base, *[x for v in values for x in (option, v)])
+    assert code == 0, err
+    assert one_flag == repeated
+    assert {r[column] for r in json.loads(one_flag)["rows"]} == set(values)
+
+
+def test_compare_takes_several_metrics_after_one_flag_from_the_shell(db):
+    outs = []
+    for metric_args in (["--metric", "infom", "infoc"], ["--metric", "infom", "--metric", "infoc"]):
+        out = subprocess.run([sys.executable, "-m", "benchmark", "leaderboard", "compare", "qlae", "ae", "--db", db,
+                              "--reps", "20", "--format", "csv", *metric_args], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        outs.append(out.stdout)
+    assert outs[0] == outs[1]
+    assert {line.split(",")[0] for line in outs[0].splitlines()[1:]} == {"infom", "infoc"}

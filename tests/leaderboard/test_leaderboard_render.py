@@ -12,7 +12,7 @@ import pytest
 
 import leaderboard as lb
 from leaderboard.html import render_html, write_html
-from leaderboard.plots import find_info_metrics, info_plane_figure, safe_filename, write_plots
+from leaderboard.plots import figure_png, find_info_metrics, info_plane_figure, safe_filename, write_plots
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -132,3 +132,70 @@ def test_html_shows_claims_only_in_sections_with_verdicts(synth, rec):
         render_html(recs, reps=10, figures=False, verdicts={("disentanglement", "smoke", "2026.1"): verdicts})
     with pytest.raises(TypeError, match=r"verdicts\[.*\] must be a list of leaderboard.Verdict"):
         render_html(recs, reps=10, figures=False, verdicts={key: verdicts[0]})
+
+
+def _small_range_records(rec) -> list:
+    """MIG-like scores in [0.02, 0.12]: 3 models x 2 datasets x 5 seeds."""
+    values = {"a": [0.02, 0.03, 0.04, 0.05, 0.04], "b": [0.05, 0.06, 0.07, 0.08, 0.07],
+              "c": [0.09, 0.10, 0.11, 0.12, 0.10]}
+    return [rec(value=v + 0.002 * (d == "d2"), model=m, model_config_hash=f"cfg-{m}", dataset=d,
+                dataset_hash="sha256:" + h * 32, metric="mig", metric_params={}, train_seed=i)
+            for m, vs in values.items() for d, h in (("d1", "ab"), ("d2", "cd")) for i, v in enumerate(vs)]
+
+
+def _drawn(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def test_profile_figure_spans_the_scores_and_keeps_the_legend_off_the_curves(rec):
+    from leaderboard.plots import profile_figure
+    from leaderboard.summary import run_scores
+
+    # the thresholds ran over a fixed 0-1 axis: scores of 0.02-0.12 used its left 15 %, the legend on top of them
+    runs = run_scores(_small_range_records(rec))
+    fig = profile_figure(runs, "mig", reps=50)
+    ax = fig.axes[0]
+    lo, hi = ax.get_xlim()
+    assert 0.0 <= lo <= 0.02 and 0.12 <= hi <= 0.2, (lo, hi)
+    for line in ax.get_lines():  # every curve falls from all runs to none across the axis
+        assert line.get_ydata()[0] == 1.0 and line.get_ydata()[-1] == 0.0, line.get_label()
+    renderer = _drawn(fig)
+    legend = ax.get_legend()
+    assert sorted(t.get_text() for t in legend.get_texts()) == ["a", "b", "c"]
+    assert not legend.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer))
+    assert figure_png(fig).startswith(PNG)
+    # all runs equal: a small band around the value, not a zero-width axis
+    flat = run_scores([rec(value=0.3, train_seed=i, metric_params={}) for i in range(3)])
+    lo, hi = profile_figure(flat, "mig", reps=20).axes[0].get_xlim()
+    assert lo < 0.3 < hi and hi - lo <= 0.2
+
+
+def test_interval_figure_spans_the_intervals_and_lists_by_iqm(rec, overlap):
+    from leaderboard.plots import interval_figure
+
+    agg = lb.aggregate_across_datasets(_small_range_records(rec), reps=200)
+    fig = interval_figure(agg, "mig")
+    lo, hi = fig.axes[0].get_xlim()
+    assert 0.0 <= lo <= 0.04 and 0.1 <= hi <= 0.2, (lo, hi)
+    # the overlap case: best IQM at the top, whatever the shared rank; labels carry both rank readings
+    fig = interval_figure(lb.aggregate_across_datasets(overlap(), reps=1000), "mig")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()][::-1]  # top first
+    assert [t.split()[0] for t in labels] == ["top", "ae", "beta_vae"]
+    assert labels[2] == "beta_vae  (ranks 1–3, shared #1)"
+
+
+def test_html_ranking_table_lists_by_iqm_led_by_the_rank_interval(overlap):
+    page = render_html(overlap(), reps=1000, figures=False)
+    table = re.search(r'<table class="sortable" id="agg-v0">(.*?)</table>', page).group(1)
+    heads = re.findall(r"<th[^>]*>([^<]*)</th>", table)
+    assert heads == ["metric", "rank interval", "model", "IQM", "95% CI", "tied with", "shared rank", "datasets",
+                     "runs"]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table.split("</thead>")[1])
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in rows]
+    assert [re.sub("<.*", "", c[2]) for c in cells] == ["top", "ae", "beta_vae"]
+    assert cells[2][1] == "1–3" and cells[2][6] == "1" and cells[1][6] == "2"
+    assert "Rows are sorted by IQM, best first, and lead with the rank interval" in page

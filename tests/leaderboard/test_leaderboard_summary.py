@@ -168,3 +168,37 @@ def test_ranking_intervals_do_not_move_when_a_model_is_added(synth):
     again = rank_intervals(scores, reps=200, rng=lambda name: rng_for(0, "t", name))
     pd.testing.assert_frame_equal(per, again)
     assert list(one["model"]) == list(per["model"])
+
+
+@pytest.mark.parametrize("metric", ["mig", "mse"])
+def test_ranking_rows_read_by_iqm_best_first_led_by_the_rank_interval(overlap, metric):
+    agg = lb.aggregate_across_datasets(overlap(metric), reps=1000)
+    a = agg.set_index("model")
+    # the case: beta_vae shares rank 1 with a worse IQM than ae (rank 2)
+    assert a.loc["beta_vae", "rank"] == 1 and a.loc["ae", "rank"] == 2 and a.loc["top", "rank"] == 1
+    better = (lambda x, y: x > y) if metric == "mig" else (lambda x, y: x < y)
+    assert better(a.loc["ae", "iqm"], a.loc["beta_vae", "iqm"])
+    assert list(agg["model"]) == ["top", "ae", "beta_vae"]  # IQM best first, not shared rank first
+    md = lb.format_table(agg, "markdown").splitlines()
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in md]
+    assert cells[0] == ["metric", "rank interval", "model", "IQM", "95% CI", "tied with", "shared rank", "datasets",
+                        "runs"]
+    rows = {r[2]: r for r in cells[2:]}
+    assert [r[2] for r in cells[2:]] == ["top", "ae", "beta_vae"]
+    assert (rows["ae"][1], rows["ae"][6]) == (f"{a.loc['ae', 'rank_low']}–{a.loc['ae', 'rank_high']}", "2")
+    assert (rows["beta_vae"][1], rows["beta_vae"][6]) == ("1–3", "1")
+    text = lb.format_table(agg).splitlines()
+    assert text[0].split()[:4] == ["metric", "rank", "interval", "model"]
+    body = [line.split() for line in text[2:5]]  # "mig ↑  2–3  ae  0.498 ..."
+    assert [r[3] for r in body] == ["top", "ae", "beta_vae"]
+    assert body[1][2] == f"{a.loc['ae', 'rank_low']}–{a.loc['ae', 'rank_high']}" and body[2][2] == "1–3"
+
+
+def test_unranked_models_stay_last_whatever_their_iqm(rec, overlap):
+    other = {"dataset": "other", "dataset_hash": "sha256:" + "ef" * 32}
+    recs = overlap() + [r.replace(**other) for r in overlap()]
+    recs += [rec(value=0.99, model="partial", model_config_hash="cfg-p", metric="mig", metric_params={}, train_seed=i,
+                 **other) for i in range(5)]  # the best IQM, on one dataset of two: not ranked
+    agg = lb.aggregate_across_datasets(recs, reps=200)
+    assert list(agg["model"]) == ["top", "ae", "beta_vae", "partial"] and pd.isna(agg["rank"].iloc[-1])
+    assert lb.format_table(agg, "markdown").splitlines()[-1].startswith("| mig ↑ | — | partial |")
