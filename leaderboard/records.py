@@ -58,7 +58,7 @@ PAYLOAD_FIELDS: tuple[str, ...] = (
     "created_at",
 )
 STATUSES: tuple[str, ...] = ("ok", "failed", "invalid")
-PROVENANCES: tuple[str, ...] = ("measured", "submitted-latents", "submitted-encoder")
+PROVENANCES: tuple[str, ...] = ("measured", "submitted-latents", "submitted-encoder", "reference")
 
 _STR_IDENTITY = ("suite", "protocol_version", "profile", "dataset", "dataset_hash", "model", "model_config_hash",
                  "metric", "metric_version")
@@ -140,9 +140,10 @@ class Record:
         Error summary, required when ``status != "ok"``.
     environment, timing : dict
         Package versions, git commit, hardware; durations in seconds and timestamps.
-    provenance : {"measured", "submitted-latents", "submitted-encoder"}
-        Who computed the representation: the suite itself, or a submitter's latents/encoder
-        (metrics are always recomputed by the suite).
+    provenance : {"measured", "submitted-latents", "submitted-encoder", "reference"}
+        Who computed the representation: the suite itself, a submitter's latents/encoder
+        (metrics are always recomputed by the suite), or a calibration row the suite computes
+        (what noise or an untrained model scores), shown marked as a reference.
     created_at : str
         ISO 8601 UTC timestamp; set to now when omitted.
     """

@@ -429,6 +429,7 @@ def test_reference_rows_score_noise_and_an_untrained_encoder_deterministically(t
             values.append({(r.model, r.metric): r for r in store.records()})
     assert {k: r.value for k, r in values[0].items()} == {k: r.value for k, r in values[1].items()}
     noise = values[0]
+    assert {r.provenance for r in noise.values()} == {"reference"}  # marked as calibration rows
     n_factors = len(datasets.load("dsprites-procedural-32px").factor_sizes)
     assert np.shape(noise["noise", "infom"].components["nmi"]) == (n_factors, 2 * n_factors)  # the models' width
     # no information: (InfoE fits and scores its probe on the same 300 images, so noise gains a little there)

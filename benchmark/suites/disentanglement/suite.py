@@ -210,7 +210,7 @@ class DisentanglementSuite(Suite):
                                                       seed=job.eval_seed)
         return [job.record(o.metric, params=o.params, value=o.value, components=o.components, status=o.status,
                            error=o.error, environment=environment(), timing={**timing, "metric_seconds": o.seconds},
-                           provenance="measured") for o in outcomes]
+                           provenance="reference") for o in outcomes]
 
     def claims(self, profile: str) -> list[leaderboard.Claim]:
         self.profile(profile)
