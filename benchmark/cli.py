@@ -96,14 +96,18 @@ def check_import_names() -> None:
     Hugging Face ``datasets`` (and other packages) use the same top-level names; in one environment
     the first on ``sys.path`` wins, and a wrong one fails later with confusing errors.
     """
+    import importlib.util
+
     root = Path(__file__).resolve().parent.parent
     for name in ("datasets", "metrics", "leaderboard"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError as exc:
+        try:  # where the name resolves, without running the package (importing metrics compiles nothing, but costs)
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError) as exc:
             raise UsageError(f"cannot import the project package '{name}': {exc}. Reinstall with `pip install -e .`.")
-        origin = Path(getattr(module, "__file__", "") or "").resolve()
-        if root not in origin.parents or not getattr(module, "__benchmark_suite__", False):
+        if spec is None:
+            raise UsageError(f"cannot import the project package '{name}'. Reinstall with `pip install -e .`.")
+        origin = Path(spec.origin or "").resolve()
+        if root not in origin.parents:
             raise UsageError(
                 f"the import name '{name}' resolves to {origin}, not to this project ({root / name}). Another installed "
                 f"package uses the same name (Hugging Face 'datasets' is a common one). Install this suite in a dedicated "

@@ -18,25 +18,41 @@ Never imports torch or ``benchmark``.
 
 __benchmark_suite__ = True  # marker checked by `python -m benchmark` against name clashes
 
-from .records import IDENTITY_FIELDS, PROVENANCES, STATUSES, Record, RecordError, compute_record_id
-from .errors import SchemaVersionError, StoreError, VersionMixError
-from .store import DEFAULT_DB, SCHEMA_VERSION, JobResult, Store
-from .directions import HIGHER, LOWER, direction_of, register_direction
-from .environment import collect_environment
-from .submission import SubmissionError, ingest_submission, load_submitted_latents
-from .summary import MIN_SEEDS, aggregate_across_datasets, compare, format_table, summarize
-from .claims import STATUSES as CLAIM_STATUSES
-from .claims import Claim, DatasetVerdict, Verdict, check_claims, format_verdicts, verdicts_frame
-
-_LAZY = {"write_html": "html", "render_html": "html", "write_plots": "plots"}  # matplotlib only when used
+# Every public name, with the module that defines it. They are imported on first use (PEP 562), so that
+# ``import leaderboard`` costs nothing until a name is used: the statistics pull in scipy and pandas, the figures
+# matplotlib, and the command line's help must not wait for them.
+_NAMES = {
+    "records": ("IDENTITY_FIELDS", "PROVENANCES", "STATUSES", "Record", "RecordError", "compute_record_id"),
+    "errors": ("SchemaVersionError", "StoreError", "VersionMixError"),
+    "store": ("DEFAULT_DB", "SCHEMA_VERSION", "JobResult", "Store"),
+    "directions": ("HIGHER", "LOWER", "direction_of", "register_direction"),
+    "environment": ("collect_environment",),
+    "submission": ("SubmissionError", "ingest_submission", "load_submitted_latents"),
+    "summary": ("MIN_SEEDS", "aggregate_across_datasets", "compare", "format_table", "summarize"),
+    "claims": ("Claim", "DatasetVerdict", "Verdict", "check_claims", "format_verdicts", "verdicts_frame"),
+    "html": ("write_html", "render_html"),
+    "plots": ("write_plots",),
+}
+_MODULE_OF = {name: module for module, names in _NAMES.items() for name in names}
+_RENAMED = {"CLAIM_STATUSES": ("claims", "STATUSES")}
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
+    import importlib
 
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module 'leaderboard' has no attribute {name!r}")
+    if name in _MODULE_OF:
+        module, attr = _MODULE_OF[name], name
+    elif name in _RENAMED:
+        module, attr = _RENAMED[name]
+    else:
+        raise AttributeError(f"module 'leaderboard' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), attr)
+    globals()[name] = value  # once loaded, a plain attribute
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_MODULE_OF) | set(_RENAMED))
 
 
 __all__ = [

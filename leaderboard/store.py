@@ -30,7 +30,7 @@ from typing import Any
 
 from .errors import SchemaVersionError, StoreError, VersionMixError
 from .records import IDENTITY_FIELDS, PROVENANCES, STATUSES, Record, RecordError, canonical_json
-from .summary import AGGREGATION_VERSION  # summary imports errors, never store: no circle
+from .versions import AGGREGATION_VERSION
 
 __all__ = ["Store", "StoreError", "SchemaVersionError", "VersionMixError", "JobResult", "SCHEMA_VERSION",
            "DEFAULT_DB"]

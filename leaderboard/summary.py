@@ -30,12 +30,10 @@ from .directions import HIGHER, LOWER, arrow, check_directions, resolve_directio
 from .errors import VersionMixError
 from .frame import FRAME_COLUMNS, records_to_frame
 from .records import Record
+from .versions import AGGREGATION_VERSION  # the version of the statistics below
 
 __all__ = ["AGGREGATION_VERSION", "summarize", "aggregate_across_datasets", "compare", "format_table", "MIN_SEEDS", "run_scores"]
 
-#: Version of the statistics in this module; bump it when a table would change for the same records.
-#: "2": metric directions (lower-is-better metrics ranked and compared as such; ``direction`` column).
-AGGREGATION_VERSION = "2"
 
 #: Cells with fewer training seeds than this are flagged (``few_seeds``); Agarwal et al. (2021)
 #: and the design notes ask for at least 5.

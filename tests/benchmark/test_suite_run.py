@@ -442,3 +442,14 @@ def test_quick_claims_the_paper_s_comparisons_and_above_noise():
     assert described == {("qlae", b, m) for b in ("ae", "beta_vae", "noise") for m in ("infom", "infoe")}
     assert all(c.datasets == SUITE.profile("quick").datasets for c in SUITE.claims("quick"))
     assert {c.baseline for c in SUITE.claims("smoke")} == {"ae"}  # smoke plans no reference rows
+
+
+def test_help_and_list_import_neither_torch_nor_the_statistics(tmp_path):
+    """`--help` and `list` answer at once: the heavy packages load when a run needs them."""
+    for argv in (["list"], ["--help"]):
+        probe = (f"import sys\nfrom benchmark.cli import main\ntry:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+                 "heavy = sorted(m for m in ('torch', 'pandas', 'matplotlib', 'sklearn', 'scipy.stats') "
+                 "if m in sys.modules)\nprint('HEAVY', heavy)\n")
+        r = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert "HEAVY []" in r.stdout, r.stdout[-300:]
