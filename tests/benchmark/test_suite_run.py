@@ -453,3 +453,11 @@ def test_help_and_list_import_neither_torch_nor_the_statistics(tmp_path):
         r = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stderr
         assert "HEAVY []" in r.stdout, r.stdout[-300:]
+
+
+def test_a_reference_row_has_one_config_on_every_dataset():
+    """Tables tell a model by (name, config hash): one hash per row across datasets keeps one 'noise' row."""
+    jobs = plan_jobs("disentanglement", "quick")
+    for reference in SUITE.reference_models:
+        assert len({j.model_config_hash for j in jobs if j.model == reference}) == 1
+    assert len({j.model_config_hash for j in jobs if j.model == "qlae"}) == 1

@@ -127,7 +127,9 @@ class DisentanglementSuite(Suite):
     def _plan_reference(self, p, profile: str, ds, dataset_name: str, reference: str, n_eval: int,
                         n_seeds: int) -> list[Job]:
         """The jobs of one calibration row: no training; scored like the models, without reconstruction."""
-        model = {"reference": reference, "n_latents": ModelConfig().latent_size(len(ds.factor_sizes))}
+        # the width rule, not its number (2 x the factors, as the models' n_latents=None): one config per row on
+        # every dataset, so the tables show one 'noise' row, not one per dataset
+        model = {"reference": reference, "n_latents": None}
         if reference == "untrained":
             ae = reference_config("ae", dataset_name, architecture=p.architecture).to_dict()
             model["encoder"] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in ae.items()}
@@ -188,7 +190,8 @@ class DisentanglementSuite(Suite):
         t0 = time.perf_counter()
         if job.config["reference"] == "noise":
             rng = np.random.default_rng([job.seed, 1])
-            latents = rng.standard_normal((sample.n, job.config["n_latents"])).astype(np.float32)
+            width = ModelConfig(n_latents=job.config["n_latents"]).latent_size(len(dataset.factor_sizes))
+            latents = rng.standard_normal((sample.n, width)).astype(np.float32)
         else:
             import torch
 
