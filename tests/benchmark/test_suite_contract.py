@@ -281,7 +281,7 @@ def _cli(*args, cwd):
 def _fake_disentanglement_records():
     protocol = get_suite("disentanglement").protocol_version
     rng = np.random.default_rng(0)
-    mean = {"qlae": 0.8, "ae": 0.4, "beta_vae": 0.5}
+    mean = {"qlae": 0.8, "ae": 0.4, "beta_vae": 0.5, "noise": 0.3}
     return [leaderboard.Record(suite="disentanglement", protocol_version=protocol, profile="quick", dataset=dataset,
                                dataset_hash=f"hash-{dataset}", model=model, model_config_hash=f"cfg-{model}",
                                train_seed=seed, metric=metric, metric_version="1", metric_params={}, eval_seed=0,
@@ -297,14 +297,14 @@ def test_claims_command_reads_a_store(tmp_path):
     r = _cli("claims", "--suite", "disentanglement", "--profile", "quick", "--db", str(db), "--reps", "500",
              cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "profile quick · 36 records" in r.stdout
+    assert "profile quick · 48 records" in r.stdout
     claim_lines = [line for line in r.stdout.splitlines()
                    if line.split()[:1] in (["holds"], ["not"], ["contradicted"])]  # unindented: one per claim
-    assert [line.split()[0] for line in claim_lines] == ["holds"] * 4, r.stdout
+    assert [line.split()[0] for line in claim_lines] == ["holds"] * 6, r.stdout
     assert {" ".join(line.split()[1:7]) for line in claim_lines} == {
-        f"qlae better than {b} on {m}" for b in ("ae", "beta_vae") for m in ("infom", "infoe")}
+        f"qlae better than {b} on {m}" for b in ("ae", "beta_vae", "noise") for m in ("infom", "infoe")}
     dataset_lines = [line for line in r.stdout.splitlines() if line.startswith("    ")]
-    assert len(dataset_lines) == 8 and all(line.split()[1] == "holds" for line in dataset_lines)
+    assert len(dataset_lines) == 12 and all(line.split()[1] == "holds" for line in dataset_lines)
 
 
 def test_claims_command_without_a_store_is_a_usage_error(tmp_path):

@@ -300,7 +300,7 @@ def test_paper_plans_every_dataset_with_the_reference_batches():
     assert {j.model: j.config["train_config"]["batch_size"] for j in jobs} == {"qlae": 128, "ql_infowgan_gp": 64}
     assert all(j.run_options["checkpoint_every"] == 5000 for j in jobs)
     every = plan_jobs("disentanglement", "paper", datasets=("shapes3d-procedural",), seeds=1)
-    assert {j.model for j in every} == set(ALL_MODELS)  # the ablations are part of the paper's protocol
+    assert {j.model for j in every} == set(ALL_MODELS) | set(SUITE.reference_models)  # ablations and references
     assert {j.model: j.config["train_config"]["model"]["weight_decay"] for j in every if j.model.startswith("qlae")} == {
         "qlae": 0.1, "qlae_no_weight_decay": 0.0, "qlae_global_codebook": 0.1}
 
