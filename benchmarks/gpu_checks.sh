@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU checks of the suite in one go (at most 9.7 minutes: the limits below; not yet run on a GPU):
+# The GPU checks of the suite in one go (at most 9.7 minutes: the limits below):
 #   1. the CUDA-only tests (tests/benchmark/test_cuda.py: fp32/bf16/fp16 training, the fp16 gradient penalty,
 #      overflow back-off, a CUDA checkpoint resumed on the CPU, GPU against CPU encoding);
 #   2. QLAE training steps per second, both architectures, fp32 and bf16 (benchmarks/train_speed.py);

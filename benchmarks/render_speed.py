@@ -1,4 +1,4 @@
-"""Render speed of the procedural twins on one core, against the goals of issue 3.
+"""Render speed of the procedural twins on one core, against their goals.
 
 Goals: >= 10,000 images/s for ``dsprites-procedural``, >= 2,000 for ``shapes3d-procedural`` and
 ``mpi3d-procedural``. Measured in the same run, for each twin:

@@ -3,8 +3,8 @@
 Measures, in one run, QLAE (small architecture, 32 px shapes3d twin, the quick profile's batch) trained for
 ``--steps`` steps:
 
-* ``one process``: a single process using all cores for torch's intra-op threads (what ``--jobs 1`` did before
-  every CPU job was pinned to one thread, ``benchmark.jobs.CPU_THREADS``);
+* ``one process``: a single process using all cores for torch's intra-op threads (the alternative to pinning
+  every CPU job to one thread, ``benchmark.jobs.CPU_THREADS``);
 * ``workers``: one single-threaded process per core, all training at the same time (``--jobs auto``);
 
 and prints the total steps per second of each and their ratio.

@@ -8,7 +8,7 @@ give to pin it (size, SHA-256 and/or MD5). The helpers here
   ``<file>.verified.json`` (size, mtime, SHA-256, MD5 and the pinned checksums it was checked
   against), so later loads check the size only and take the content hash from the marker
   (:func:`verify_file`, :func:`ensure_file`). A marker recorded under other pins (a new release of
-  this project pinned another checksum) or under none (a marker of an earlier version) is not
+  this project pinned another checksum) or under none (a marker without pins) is not
   trusted: the file is hashed again;
 * download atomically (:func:`download_file`): the bytes go to a temporary file in the destination
   folder, are hashed while they arrive, checked, and only then renamed into place. A failure never

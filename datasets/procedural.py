@@ -34,7 +34,7 @@ class ProceduralFactorDataset(FactorDataset):
     renderer_version = RENDERER_VERSION
 
     def __init__(self, batch_size: int = 4096):
-        # a non-positive batch used to skip the render loop and return black images
+        # a non-positive batch would skip the render loop and return black images
         self._batch_size = _check_int(batch_size, "batch_size", min_value=1)
         self._hash = None
 

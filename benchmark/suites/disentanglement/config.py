@@ -136,7 +136,7 @@ _GAN_OPTIM = {"lr": 2e-4, "betas": (0.0, 0.9)}  # configs/train_gan.yaml: optim.
 REFERENCE_HPARAMS: dict[str, dict[str, dict[str, Any]]] = {
     # params/quantized_ae/{shapes3d,mpi3d}.yaml: l2 0.1, 0.001 on MPI3D, quantization and commitment 0.01. dSprites has
     # only the older params/quantized_ae/fixed/quantized_ae_dsprites.yaml: its l2 0.1 is taken, its quantization and
-    # commitment 0.001 are not (the newer files and the issue use 0.01 on every dataset).
+    # commitment 0.001 are not (the newer files use 0.01 on every dataset).
     "qlae": {
         "shapes3d": {"weight_decay": 0.1},
         "mpi3d": {"weight_decay": 0.001},

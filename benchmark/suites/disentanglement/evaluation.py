@@ -103,8 +103,8 @@ def metric_params(metric: str, *, settings: EvalSettings, n_samples: int, seed: 
         return {**base, "num_bins": 20}
     if family == "dci":
         n_dci = _dci_samples(settings, int(n_samples))
-        # a subset is a random one (see _dci_rows); records of the first-rows subset of earlier versions
-        # had no "subset" key, so they are never taken for these
+        # a subset is a seeded random one (see _dci_rows), and its params say so: records without the
+        # "subset" key are never taken for these
         subset = {} if n_dci == n_samples else {"subset": "seeded random"}
         return {"n_samples": n_dci, **subset, "estimator": settings.dci_estimator, "test_size": settings.test_size,
                 "random_state": seed}
