@@ -12,31 +12,18 @@ training task, evaluation, plots, claims) and one object implementing :class:`Su
    records of every planned metric;
 3. at the end, the run's table shows ``suite.headline_metrics`` and the verdicts of ``suite.claims(P)``.
 
-A minimal suite (the complete one, with its tests, is ``tests/benchmark/test_suite_contract.py``; see also
-``docs/architecture.md``)::
+A suite's outline (a complete one, least squares in about twenty lines, with its tests, is
+``LinearSuite`` in ``tests/benchmark/test_suite_contract.py``; see also ``docs/architecture.md``)::
 
-    class LinearSuite(Suite):
-        name, protocol_version, default_profile = "linear-regression", "1", "smoke"
-        profiles = {"smoke": Profile("smoke", "least squares on generated lines", ("line-200",), ("ols", "zero"), seeds=3)}
-        models = ("ols", "zero")
+    class MySuite(Suite):
+        name, protocol_version, default_profile = "my-suite", "1", "smoke"
+        profiles = {"smoke": Profile("smoke", "under a minute on 2 CPU cores", datasets, models, seeds=3)}
+        models = (...)
         headline_metrics = {"mse": "lower", "r2": "higher"}
 
-        def plan(self, profile, *, datasets=(), models=(), seeds=None, precision="auto"):
-            names, model_names, n_seeds = self.select(self.profile(profile), datasets=datasets, models=models,
-                                                      seeds=seeds)
-            data = {"n": 200, "noise": 0.1}
-            return [Job(suite=self.name, protocol_version=self.protocol_version, profile=profile, dataset=name,
-                        dataset_hash=config_hash(data), model=m, seed=s, config=data,
-                        model_config_hash=config_hash({"model": m}),
-                        metrics=(PlannedMetric("mse", "1"), PlannedMetric("r2", "1")))
-                    for name in names for m in model_names for s in range(n_seeds)]
-
-        def compute(self, job, run_dir, *, device="auto", progress=True, on_progress=None):
-            ...  # generate the data with job.seed, fit job.model, score the held-out part
-            return [job.record("mse", value=mse), job.record("r2", value=r2)]
-
-        def claims(self, profile):
-            return [Claim("ols", "zero", "mse", ("line-200",), source="least squares beats a constant")]
+        def plan(self, profile, *, datasets=(), models=(), seeds=None, precision="auto"):  # -> [Job]
+        def compute(self, job, run_dir, *, device="auto", progress=True, on_progress=None):  # -> [Record]
+        def claims(self, profile):  # -> [leaderboard.Claim]
 """
 
 from __future__ import annotations
