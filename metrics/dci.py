@@ -18,7 +18,8 @@ from metrics._validation import check_choice, check_int, check_random_state, pow
 __all__ = ["dci"]
 
 _EPS = 1e-11  # added to every importance before the entropies, as disentanglement_lib does
-_ESTIMATORS = ("gbt", "random_forest")
+_ESTIMATORS = ("gbt", "random_forest", "gbt_numba")
+_GBT_NUMBA_MAX_BINS = 256
 
 
 def dci(
@@ -58,9 +59,14 @@ def dci(
     sources_test, latents_test : array-like of shape (n_test, n_factors) and (n_test, n_latents), default=None
         Test set. Give both or neither; when neither, ``test_size`` of the rows of ``sources`` and
         ``latents`` are split off at random (``random_state``) as the test set.
-    estimator : {"gbt", "random_forest"}, default="gbt"
+    estimator : {"gbt", "random_forest", "gbt_numba"}, default="gbt"
         ``"gbt"``: ``sklearn.ensemble.GradientBoostingClassifier`` at its defaults (100 stages,
         learning rate 0.1, depth 3), as disentanglement_lib, but with ``random_state`` set.
+        ``"gbt_numba"`` (opt-in): a numba re-implementation of that classifier (``metrics._gbt``),
+        many times faster. Exact splits (as sklearn's) on latents with at most 256 distinct
+        training values; otherwise splits between 256 quantile bins, and ties between equally good
+        splits go to the lowest latent index instead of sklearn's random order. Importances and
+        accuracies then agree with ``"gbt"`` to about 0.02 (D, C, I to about 0.02-0.03).
         ``"random_forest"``: the settings of kylehkhsu/tripod ``compute_dci``:
         ``RandomForestClassifier(n_estimators=100, criterion="entropy", max_depth=10,
         min_samples_split=2)`` on latents standardised with the training mean and std.
@@ -191,10 +197,39 @@ def dci(
 def _estimator_params(estimator: str) -> dict[str, Any]:
     if estimator == "gbt":
         return {"n_estimators": 100, "learning_rate": 0.1, "max_depth": 3}
+    if estimator == "gbt_numba":
+        return {"n_estimators": 100, "learning_rate": 0.1, "max_depth": 3, "max_bins": _GBT_NUMBA_MAX_BINS}
     return {"n_estimators": 100, "criterion": "entropy", "max_depth": 10, "min_samples_split": 2, "standardize": True}
 
 
+class _NumbaGBT:
+    """``fit`` / ``predict`` / ``feature_importances_`` over ``metrics._gbt`` (deterministic: no seed)."""
+
+    def __init__(self, max_bins: int) -> None:
+        self.max_bins = max_bins
+        self.model = None
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> "_NumbaGBT":
+        from metrics._gbt import fit_gbt
+
+        self.model = fit_gbt(x, y, max_bins=self.max_bins)
+        return self
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        from metrics._gbt import feature_importances
+
+        return feature_importances(self.model)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        from metrics._gbt import predict
+
+        return predict(self.model, x)
+
+
 def _make_estimator(estimator: str, seed: int, n_jobs: int | None) -> Any:
+    if estimator == "gbt_numba":
+        return _NumbaGBT(_GBT_NUMBA_MAX_BINS)
     if estimator == "gbt":
         from sklearn.ensemble import GradientBoostingClassifier
 

@@ -225,7 +225,7 @@ def test_result_contract():
          r"sources_test and latents_test must have the same number of samples; got 5 and 4"),
         (dict(sources_test=np.zeros((5, 2), dtype=int), latents_test=np.full((5, 3), np.nan)),
          r"latents_test contains NaN or infinity \(first at row 0\)"),
-        (dict(estimator="xgboost"), r"estimator must be one of 'gbt', 'random_forest'; got 'xgboost'"),
+        (dict(estimator="xgboost"), r"estimator must be one of 'gbt', 'random_forest', 'gbt_numba'; got 'xgboost'"),
         (dict(test_size=1.0), r"test_size must be a finite number in \(0.0, 1.0\); got 1.0"),
         (dict(test_size=0), r"test_size must be a finite number in \(0.0, 1.0\); got 0.0"),
     ],
