@@ -14,6 +14,7 @@ from metrics._results import METRIC_VERSIONS, SAPResult
 from metrics._split import DEFAULT_TEST_SIZE, random_state_param, seed_from, train_test
 from metrics._validation import (
     check_bool,
+    check_choice,
     check_consistent_samples,
     check_latents,
     check_random_state,
@@ -37,6 +38,7 @@ def sap(
     continuous_factors: bool = False,
     test_size: float = DEFAULT_TEST_SIZE,
     random_state: Any = 0,
+    solver: str = "liblinear",
 ) -> SAPResult:
     r"""Separated attribute predictability: the gap between the two latents best predicting each factor.
 
@@ -69,6 +71,17 @@ def sap(
         Test fraction of the split (see :func:`metrics.dci`).
     random_state : int, numpy.random.Generator or None, default=0
         Seeds the split and the LinearSVC solvers.
+    solver : {"liblinear", "exact"}, default="liblinear"
+        How the discrete score's LinearSVC problems are solved. ``"liblinear"`` fits
+        ``sklearn.svm.LinearSVC`` (as disentanglement_lib, stopping at its ``tol=1e-4``).
+        ``"exact"`` (opt-in) solves the same one-feature problems to machine precision with a
+        numba kernel (``metrics/_svc.py``), several times faster (measured 2.5-6x at 10,000 x 12
+        latents); its accuracies equal liblinear's at a tight tol (up to test points within
+        1e-6 of a decision boundary), and differ from the default liblinear fits by a few test
+        points per entry (measured: up to 2 at unit-scale latents, up to 9 of 5,000 at scale
+        100, where tol=1e-4 stops further from the optimum), so scores are not bit-comparable
+        across solvers. Recorded in ``params["svc_solver"]`` (the key is absent for
+        ``"liblinear"``, whose params are unchanged). Ignored when ``continuous_factors=True``.
 
     Returns
     -------
@@ -116,6 +129,7 @@ def sap(
     0.9723
     """
     continuous_factors = check_bool(continuous_factors, "continuous_factors")
+    solver = check_choice(solver, "solver", ("liblinear", "exact"))
     rng = check_random_state(random_state)
     if continuous_factors:
         if sources_test is None and latents_test is None:
@@ -132,7 +146,8 @@ def sap(
     else:
         data = train_test(sources, latents, sources_test, latents_test, test_size=test_size, rng=rng,
                           check_targets=check_sources)
-        matrix = _discrete_matrix(data.sources_train, data.latents_train, data.sources_test, data.latents_test, rng)
+        matrix = _discrete_matrix(data.sources_train, data.latents_train, data.sources_test, data.latents_test, rng,
+                                  solver=solver)
         n_train, n_test, split = data.n_train, data.n_test, data.split
 
     per_factor = _top_two_gap(matrix)
@@ -144,6 +159,8 @@ def sap(
         "n_train": n_train,
         "n_test": n_test,
     }
+    if solver != "liblinear":
+        params["svc_solver"] = solver
     return SAPResult(
         score=float(np.mean(per_factor)),
         matrix=matrix,
@@ -183,11 +200,8 @@ def _continuous_matrix(s: np.ndarray, z: np.ndarray) -> np.ndarray:
 
 
 def _discrete_matrix(s_tr: np.ndarray, z_tr: np.ndarray, s_te: np.ndarray, z_te: np.ndarray,
-                     rng: np.random.Generator) -> np.ndarray:
+                     rng: np.random.Generator, *, solver: str = "liblinear") -> np.ndarray:
     """Test accuracy of a one-latent balanced LinearSVC for every (latent, factor) pair, (L, K)."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.svm import LinearSVC
-
     n_latents, n_factors = z_tr.shape[1], s_tr.shape[1]
     out = np.zeros((n_latents, n_factors))
     x_tr = np.asarray(z_tr, dtype=np.float64)
@@ -198,6 +212,13 @@ def _discrete_matrix(s_tr: np.ndarray, z_tr: np.ndarray, s_te: np.ndarray, z_te:
             f"latents holds values up to {peak:.3g} in absolute value; discrete SAP fits LinearSVC(C={_SVC_C}) on the raw "
             f"latents (as disentanglement_lib), whose solver does not finish beyond about 1e80 and whose score depends on "
             f"the scale. Rescale the latents to at most {_SVC_MAX_ABS:.0e} (e.g. divide each by its largest |value|).")
+    if solver == "exact":
+        from metrics._svc import svc_accuracy_matrix
+
+        return svc_accuracy_matrix(x_tr, s_tr, x_te, s_te, C=_SVC_C)
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.svm import LinearSVC
+
     for j in range(n_latents):
         for k in range(n_factors):
             seed = seed_from(rng)
