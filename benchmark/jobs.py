@@ -39,15 +39,16 @@ class PlannedMetric:
     params: dict = field(default_factory=dict)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
 class Job:
     """Identity of one unit of work of a suite: train (or not) and evaluate one model on one dataset with one seed.
 
     ``config`` is the suite's own (JSON data, e.g. training and evaluation settings) and is part of the
     identity; its keys must not repeat the shared fields. ``model_config_hash`` names what defines the model
     (the suite's choice; records carry it), ``metrics`` are the records the job writes, ``eval_seed`` seeds their
-    evaluation. ``run_options`` say how the job runs, not what it computes (a checkpoint cadence): outside
-    the identity.
+    evaluation, and ``provenance`` is who computed the representation its records score (``measured``, or
+    ``reference`` for a suite's calibration rows; see ``leaderboard.PROVENANCES``). ``run_options`` say how the
+    job runs, not what it computes (a checkpoint cadence): outside the identity and equality.
     """
 
     suite: str
@@ -61,7 +62,8 @@ class Job:
     model_config_hash: str
     metrics: tuple[PlannedMetric, ...]
     eval_seed: int = 0
-    run_options: dict = field(default_factory=dict)
+    provenance: str = "measured"
+    run_options: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         clash = sorted(set(self.config) & set(_SHARED_FIELDS))
@@ -76,10 +78,7 @@ class Job:
         """sha256 of the shared fields and the config (canonical JSON)."""
         return config_hash({**{k: getattr(self, k) for k in _SHARED_FIELDS}, **self.config})
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Job) and dataclasses.astuple(self)[:-1] == dataclasses.astuple(other)[:-1]
-
-    def __hash__(self) -> int:
+    def __hash__(self) -> int:  # the generated one would hash the dicts
         return hash(self.job_id)
 
     @property
@@ -110,20 +109,22 @@ class Job:
         return [leaderboard.compute_record_id(self.identity(m)) for m in self.metric_names]
 
     def record(self, metric: str, *, params: dict | None = None, **payload: Any) -> leaderboard.Record:
-        """The record of ``metric`` with this job's identity and ``payload`` (value, components, status, ...).
+        """The record of ``metric`` with this job's identity and provenance, and ``payload`` (value, components,
+        status, ...).
 
         ``params``, when given, are the parameters the metric was actually computed with: they must equal the
         planned ones (a ValueError otherwise: the record would not be found again by its planned id)."""
         identity = self.identity(metric)
         if params is not None and params != identity["metric_params"]:
-            raise ValueError(f"{metric} was computed with {params}, but the job planned {identity['metric_params']}.")
-        return leaderboard.Record(**identity, **payload)
+            raise ValueError(f"{metric} was computed with {params}, but the job planned {identity['metric_params']}; "
+                             f"plan the job with the parameters its metric uses.")
+        return leaderboard.Record(**identity, **{"provenance": self.provenance, **payload})
 
     def failed_records(self, error: str, detail: str, *, environment: dict | None = None,
-                       timing: dict | None = None, provenance: str = "measured") -> list[leaderboard.Record]:
+                       timing: dict | None = None) -> list[leaderboard.Record]:
         """One ``failed`` record per planned metric, carrying the error and its traceback."""
         return [self.record(m, value=None, components={"traceback": detail}, status="failed", error=error,
-                            environment=environment or {}, timing=timing or {}, provenance=provenance)
+                            environment=environment or {}, timing=timing or {})
                 for m in self.metric_names]
 
     def run_dir(self, out: Path) -> Path:

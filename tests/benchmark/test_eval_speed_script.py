@@ -1,21 +1,14 @@
 """benchmarks/eval_speed.py: its baselines are disentanglement_lib's recipes (the authors' for InfoMEC), so the
 speed ratios it prints compare equal values."""
 
-import importlib.util
 import warnings
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "eval_speed.py"
-
 
 @pytest.fixture(scope="module")
-def eval_speed():
-    spec = importlib.util.spec_from_file_location("eval_speed", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def eval_speed(benchmark_script):
+    return benchmark_script("eval_speed")
 
 
 @pytest.mark.parametrize("family,tolerance", [("mig", 1e-12), ("sap", 1e-12), ("modularity_explicitness", 1e-5),

@@ -1,23 +1,16 @@
 """benchmarks/paper_run.py: the projection of a whole job from a shortened run of the suite's own job code."""
 
-import importlib.util
 import re
 import sys
-from pathlib import Path
 
 import pytest
 
 from benchmark.suites.disentanglement.evaluation import FAMILIES
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "paper_run.py"
-
 
 @pytest.fixture(scope="module")
-def paper_run():
-    spec = importlib.util.spec_from_file_location("paper_run", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def paper_run(benchmark_script):
+    return benchmark_script("paper_run")
 
 
 def test_smoke_job_is_timed_and_projected(paper_run, monkeypatch, capsys):

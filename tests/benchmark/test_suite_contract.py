@@ -244,6 +244,14 @@ def test_job_records_only_its_planned_metrics_and_params():
         job.record("mse", params={"x": 1}, value=1.0)
     r = job.record("mse", params={}, value=1.0)
     assert r.record_id == job.record_ids()[0] and (r.train_seed, r.model) == (job.seed, "ols")
+    assert r.provenance == "measured"
+
+
+def test_a_job_s_provenance_marks_its_records_failed_ones_too():
+    reference = _job(provenance="reference")
+    assert reference.job_id == _job().job_id  # who computed it is not what is computed
+    assert reference.record("mse", value=1.0).provenance == "reference"
+    assert {r.provenance for r in reference.failed_records("RuntimeError: boom", "trace")} == {"reference"}
 
 
 def test_job_id_follows_config_not_run_options():

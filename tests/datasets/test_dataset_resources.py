@@ -190,14 +190,19 @@ def test_an_unreadable_npz_is_not_called_corrupted(tmp_path, monkeypatch):
         open_zip(tmp_path / "f.npz", "toy")
 
 
-def test_a_damaged_marker_only_costs_a_reverification(tmp_path):
+def _verified_blob(tmp_path):
     folder = tmp_path / "ds"
     folder.mkdir()
     p = folder / "blob.bin"
     p.write_bytes(PAYLOAD)
     verify_file(_resource(), p, dataset="toy", progress=False)
+    return folder, p, folder / "blob.bin.verified.json"
+
+
+def test_a_damaged_marker_only_costs_a_reverification(tmp_path):
+    folder, p, marker_path = _verified_blob(tmp_path)
     for content in ("null", "[]", '"x"'):
-        (folder / "blob.bin.verified.json").write_text(content)
+        marker_path.write_text(content)
         assert read_marker(p) is None
         path, marker = ensure_file(_resource(), folder, dataset="toy", progress=False)
         assert marker["sha256"] == hashlib.sha256(PAYLOAD).hexdigest()
@@ -215,15 +220,6 @@ def hash_calls(monkeypatch):
 
     monkeypatch.setattr(_resources, "hash_file", spy)
     return calls
-
-
-def _verified_blob(tmp_path):
-    folder = tmp_path / "ds"
-    folder.mkdir()
-    p = folder / "blob.bin"
-    p.write_bytes(PAYLOAD)
-    verify_file(_resource(), p, dataset="toy", progress=False)
-    return folder, p, folder / "blob.bin.verified.json"
 
 
 def test_the_marker_records_the_pins_and_survives_updates(tmp_path, hash_calls):

@@ -52,6 +52,13 @@ def _planned(settings: evaluation.EvalSettings, n_samples: int, *, reconstructio
                  for m in evaluation.planned_metrics(settings, with_reconstruction=reconstruction))
 
 
+def _records(job: Job, outcomes: list[evaluation.MetricOutcome], timing: dict) -> list[leaderboard.Record]:
+    """The job's records of the evaluation's outcomes, each with the environment and its metric's time."""
+    return [job.record(o.metric, params=o.params, value=o.value, components=o.components, status=o.status,
+                       error=o.error, environment=environment(), timing={**timing, "metric_seconds": o.seconds})
+            for o in outcomes]
+
+
 def _load(name: str):
     """The dataset ``name``; missing or damaged files are a ValueError for the user (before any job runs)."""
     try:
@@ -137,7 +144,8 @@ class DisentanglementSuite(Suite):
         metrics = _planned(p.eval, n_eval, reconstruction=False)
         return [Job(suite=self.name, protocol_version=self.protocol_version, profile=profile, dataset=dataset_name,
                     dataset_hash=ds.content_hash, model=reference, seed=seed, config=config,
-                    model_config_hash=config_hash(model), metrics=metrics, eval_seed=EVAL_SEED)
+                    model_config_hash=config_hash(model), metrics=metrics, eval_seed=EVAL_SEED,
+                    provenance="reference")
                 for seed in range(n_seeds)]
 
     def warm_up(self, jobs: list[Job]) -> None:
@@ -178,9 +186,7 @@ class DisentanglementSuite(Suite):
         outcomes.append(evaluation.evaluate_reconstruction(recon, images))
         plots.save_job_plots(result.model, dataset, images, latents, outcomes, Path(run_dir) / "plots",
                              title=f"{dataset.name} / {job.model} / seed {job.seed}", seed=job.eval_seed)
-        return [job.record(o.metric, params=o.params, value=o.value, components=o.components, status=o.status,
-                           error=o.error, environment=environment(), timing={**timing, "metric_seconds": o.seconds},
-                           provenance="measured") for o in outcomes]
+        return _records(job, outcomes, timing)
 
     def _compute_reference(self, job: Job) -> list[leaderboard.Record]:
         """Score a calibration row: 'noise' draws N(0, 1) latents with the job's seed; 'untrained' encodes the
@@ -211,9 +217,7 @@ class DisentanglementSuite(Suite):
         outcomes = evaluation.evaluate_representation(sample.factors, latents, discrete=False,
                                                       settings=_settings(job.config["eval_settings"]),
                                                       seed=job.eval_seed)
-        return [job.record(o.metric, params=o.params, value=o.value, components=o.components, status=o.status,
-                           error=o.error, environment=environment(), timing={**timing, "metric_seconds": o.seconds},
-                           provenance="reference") for o in outcomes]
+        return _records(job, outcomes, timing)
 
     def claims(self, profile: str) -> list[leaderboard.Claim]:
         self.profile(profile)
@@ -240,9 +244,7 @@ class DisentanglementSuite(Suite):
         job = Job(suite=self.name, protocol_version=self.protocol_version, profile=profile, dataset=dataset.name,
                   dataset_hash=dataset.content_hash, model=name, seed=seed, config={"provenance": provenance},
                   model_config_hash=model_hash, metrics=_planned(p.eval, sample.n, reconstruction=False),
-                  eval_seed=EVAL_SEED)
+                  eval_seed=EVAL_SEED, provenance=provenance)
         outcomes = evaluation.evaluate_representation(sample.factors, latents, discrete=discrete, settings=p.eval,
                                                       seed=EVAL_SEED)
-        return [job.record(o.metric, params=o.params, value=o.value, components=o.components, status=o.status,
-                           error=o.error, environment=environment(), timing={"metric_seconds": o.seconds},
-                           provenance=provenance) for o in outcomes]
+        return _records(job, outcomes, {})
