@@ -45,6 +45,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -56,7 +57,8 @@ __all__: list[str] = []  # private module
 _EPSILON = np.finfo(np.float64).eps  # sklearn tree: impurity <= EPSILON makes a leaf
 _FEATURE_THRESHOLD = 1e-7  # sklearn tree: values closer than this are not split apart
 _TINY_DENOMINATOR = 1e-150  # sklearn _safe_divide: Newton step 0 below this hessian
-_PARALLEL_MIN_WORK = 200_000  # n_samples * n_features * n_trees_per_stage above which classes run in parallel
+_PARALLEL_MIN_WORK = 200_000  # n_samples * n_features * n_trees above which numba's threads are used
+_ROWS_PER_BLOCK = 2_000  # at least this many rows per block of the root-histogram pass
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class GBTModel:
     importances: np.ndarray  # float64
     learning_rate: float
     max_bins: int
+    train_raw: np.ndarray | None = None  # (n_train, n_trees_per_stage) raw scores of the training rows after fitting
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -84,30 +87,144 @@ class GBTModel:
 
 
 @njit(cache=True)
-def _fit_tree(x, xb, n_bins, bin_lo, bin_hi, r, yk, k_factor, max_depth, idx, buf, hist_s, hist_c,
-              feature, threshold, value, importances, leaf_of):
-    """One regression tree on residuals ``r`` (n,), with leaf values by one Newton step.
+def _scatter(idx, a, b, r, xb, hist):
+    """Add rows ``idx[a:b]`` to a zeroed histogram ``hist`` (F, B, 2): residual sums and counts per bin."""
+    n_features = xb.shape[1]
+    for p in range(a, b):
+        i = idx[p]
+        v = r[i]
+        for f in range(n_features):
+            c = xb[i, f]
+            hist[f, c, 0] += v
+            hist[f, c, 1] += 1.0
 
-    x (n, F) float64 values (through float32); xb (n, F) int64 bin codes; n_bins (F,);
-    bin_lo/bin_hi (F, B) smallest/largest training value in each bin; yk (n,) 0/1 target of this tree; k_factor (K-1)/K or 1. idx, buf (n,) int64 work arrays;
-    hist_s, hist_c (F, B) work arrays. Writes feature, threshold, value (n_nodes,), importances (F,)
-    and leaf_of (n,) the leaf of every sample.
+
+@njit(cache=True)
+def _best_split(hist, n_bins, bin_lo, bin_hi, cnt, s):
+    """The best split of a node from its histogram: (feature, last bin left, first bin right), or -1s.
+
+    Squared-error gain proxy ``S_l^2 / N_l + S_r^2 / N_r`` over splits between occupied bins further apart
+    than sklearn's FEATURE_THRESHOLD, compared as ``(S_l^2 N_r + S_r^2 N_l) / (N_l N_r)`` by cross-multiplying
+    (no division in the loop); strict ``>`` keeps the lowest feature, then the lowest threshold."""
+    best_f = -1
+    best_lo = -1
+    best_hi = -1
+    best_num = 0.0
+    best_den = 1.0
+    for f in range(hist.shape[0]):
+        sl = 0.0
+        nl = 0.0
+        lo = -1
+        for c in range(n_bins[f]):
+            nc = hist[f, c, 1]
+            if nc == 0.0:
+                continue
+            if lo >= 0 and bin_lo[f, c] > bin_hi[f, lo] + _FEATURE_THRESHOLD:
+                sr = s - sl
+                nr = cnt - nl
+                num = sl * sl * nr + sr * sr * nl
+                den = nl * nr
+                if best_f < 0 or num * best_den > best_num * den:
+                    best_f = f
+                    best_lo = lo
+                    best_hi = c
+                    best_num = num
+                    best_den = den
+            sl += hist[f, c, 0]
+            nl += nc
+            lo = c
+    return best_f, best_lo, best_hi
+
+
+@njit(cache=True)
+def _newton_step(num, den, cnt, k_factor):
+    """Leaf value: one Newton step ``k_factor * mean(r) / mean(p (1 - p))``, 0 where the hessian vanishes."""
+    num = num / cnt * k_factor
+    den = den / cnt
+    return 0.0 if abs(den) < _TINY_DENOMINATOR else num / den
+
+
+@njit(cache=True)
+def _split_into_leaves(x, xb, f, lo, hi, bin_lo, bin_hi, r, yk, k_factor, idx, a, b, s, n, m, left, right, feature,
+                       threshold, value, importances, leaf_of):
+    """Split node ``m`` (rows ``idx[a:b]``, residual sum ``s``) on feature ``f`` between bins ``lo`` and ``hi`` into
+    two leaves, in one branch-free pass: the threshold, the importance, both Newton steps and ``leaf_of``.
+    The sums run over the same rows in the same order as a partition followed by two leaf passes would."""
+    n_left = 0
+    sl = 0.0
+    sr = 0.0
+    hl = 0.0
+    hr = 0.0
+    max_left = bin_lo[f, lo]
+    min_right = bin_hi[f, hi]
+    for p in range(a, b):
+        i = idx[p]
+        v = r[i]
+        xv = x[i, f]
+        go_left = xb[i, f] <= lo
+        prob = yk[i] - v
+        h = prob * (1.0 - prob)
+        n_left += go_left
+        vl = v if go_left else 0.0
+        g = h if go_left else 0.0
+        sl += vl
+        sr += v - vl
+        hl += g
+        hr += h - g
+        leaf_of[i] = left if go_left else right
+        max_left = max(max_left, xv if go_left else max_left)
+        min_right = min(min_right, min_right if go_left else xv)
+    n_right = b - a - n_left
+    thr = max_left / 2.0 + min_right / 2.0
+    if thr == min_right:
+        thr = max_left
+    feature[m] = f
+    threshold[m] = thr
+    importances[f] += (sl * sl / n_left + sr * sr / n_right - s * s / (b - a)) / n
+    value[left] = _newton_step(sl, hl, n_left, k_factor)
+    value[right] = _newton_step(sr, hr, n_right, k_factor)
+
+
+@njit(cache=True)
+def _grow_tree(x, xb, n_bins, bin_lo, bin_hi, root_hist, task, root_count, r, yk, k_factor, max_depth, idx, buf,
+               hist, feature, threshold, value, importances, leaf_of):
+    """One regression tree on residuals ``r`` (n,), leaf values by one Newton step.
+
+    x (n, F) float64 values (through float32); xb (n, F) bin codes; n_bins (F,); bin_lo/bin_hi (F, B) smallest and
+    largest training value in each bin; root_hist[:, :, task] (F, B) the residual sums of the root per bin and
+    root_count (F, B) its counts; yk (n,) 0/1 target of this tree; k_factor (K-1)/K or 1. idx, buf (n,) int64 work
+    arrays; hist (n_inner, F, B, 2) work array for the histograms of the nodes that may split. Writes feature,
+    threshold, value (n_nodes,), importances (F,) and leaf_of (n,) the leaf of every sample.
+
+    Breadth first; a node's histogram is scattered only for the smaller child of a split, the larger child's is
+    the parent's minus it (histogram subtraction). Node sums are summed directly over the node's rows.
     """
     n, n_features = xb.shape
     n_nodes = feature.shape[0]
     start = np.zeros(n_nodes, dtype=np.int64)
     stop = np.zeros(n_nodes, dtype=np.int64)
+    node_s = np.zeros(n_nodes)
+    node_ss = np.zeros(n_nodes)
+    s = 0.0
+    ss = 0.0
     for i in range(n):
         idx[i] = i
+        v = r[i]
+        s += v
+        ss += v * v
     start[0] = 0
     stop[0] = n
+    node_s[0] = s
+    node_ss[0] = ss
     for f in range(n_features):
         importances[f] = 0.0
+        for c in range(n_bins[f]):
+            hist[0, f, c, 0] = root_hist[f, c, task]
+            hist[0, f, c, 1] = root_count[f, c]
     for m in range(n_nodes):
         feature[m] = -1
         threshold[m] = 0.0
         value[m] = 0.0
-    # nodes in breadth-first order; node m has depth floor(log2(m + 1))
     depth = 0
     level_end = 1
     for m in range(n_nodes):
@@ -118,49 +235,11 @@ def _fit_tree(x, xb, n_bins, bin_lo, bin_hi, r, yk, k_factor, max_depth, idx, bu
         cnt = b - a
         if cnt <= 0:
             continue  # node does not exist
-        s = 0.0
-        ss = 0.0
-        for p in range(a, b):
-            v = r[idx[p]]
-            s += v
-            ss += v * v
-        impurity = ss / cnt - (s / cnt) * (s / cnt)
+        s = node_s[m]
+        impurity = node_ss[m] / cnt - (s / cnt) * (s / cnt)
         best_f = -1
-        best_lo = -1
-        best_hi = -1
-        best_proxy = 0.0
         if depth < max_depth and cnt >= 2 and impurity > _EPSILON:
-            hist_s[:, :] = 0.0
-            hist_c[:, :] = 0.0
-            for p in range(a, b):
-                i = idx[p]
-                v = r[i]
-                for f in range(n_features):
-                    c = xb[i, f]
-                    hist_s[f, c] += v
-                    hist_c[f, c] += 1.0
-            for f in range(n_features):
-                nb = n_bins[f]
-                sl = 0.0
-                nl = 0.0
-                lo = -1
-                for c in range(nb):
-                    if hist_c[f, c] == 0.0:
-                        continue
-                    if lo >= 0:
-                        # candidate: bins <= lo left, bins >= c right
-                        if bin_lo[f, c] > bin_hi[f, lo] + _FEATURE_THRESHOLD:
-                            nr = cnt - nl
-                            sr = s - sl
-                            proxy = sl * sl / nl + sr * sr / nr
-                            if best_f < 0 or proxy > best_proxy:
-                                best_f = f
-                                best_lo = lo
-                                best_hi = c
-                                best_proxy = proxy
-                    sl += hist_s[f, c]
-                    nl += hist_c[f, c]
-                    lo = c
+            best_f, best_lo, best_hi = _best_split(hist[m], n_bins, bin_lo, bin_hi, float(cnt), s)
         if best_f < 0:
             # leaf: one Newton step
             num = 0.0
@@ -171,28 +250,41 @@ def _fit_tree(x, xb, n_bins, bin_lo, bin_hi, r, yk, k_factor, max_depth, idx, bu
                 num += r[i]
                 den += prob * (1.0 - prob)
                 leaf_of[i] = m
-            num = num / cnt * k_factor
-            den = den / cnt
-            value[m] = 0.0 if abs(den) < _TINY_DENOMINATOR else num / den
+            value[m] = _newton_step(num, den, cnt, k_factor)
+            continue
+        left = 2 * m + 1
+        right = left + 1
+        if depth + 1 == max_depth:  # both children are leaves: no partition, their Newton steps in one pass
+            _split_into_leaves(x, xb, best_f, best_lo, best_hi, bin_lo, bin_hi, r, yk, k_factor, idx, a, b, s, n, m,
+                               left, right, feature, threshold, value, importances, leaf_of)
             continue
         # split: stable partition of idx[a:b], noting the largest value going left and the smallest going
         # right in this node (sklearn's threshold is their midpoint; with binning they need not be bin edges)
         nl_i = 0
         nr_i = 0
         sl = 0.0
+        ssl = 0.0
+        sr = 0.0
+        ssr = 0.0
         max_left = bin_lo[best_f, best_lo]
         min_right = bin_hi[best_f, best_hi]
-        for p in range(a, b):
+        for p in range(a, b):  # branch-free: each row is written to both sides, the counters decide
             i = idx[p]
-            if xb[i, best_f] <= best_lo:
-                idx[a + nl_i] = i
-                nl_i += 1
-                sl += r[i]
-                max_left = max(max_left, x[i, best_f])
-            else:
-                buf[nr_i] = i
-                nr_i += 1
-                min_right = min(min_right, x[i, best_f])
+            v = r[i]
+            xv = x[i, best_f]
+            go_left = xb[i, best_f] <= best_lo
+            idx[a + nl_i] = i
+            buf[nr_i] = i
+            nl_i += go_left
+            nr_i += 1 - go_left
+            vl = v if go_left else 0.0
+            vr = v - vl
+            sl += vl
+            ssl += vl * vl
+            sr += vr
+            ssr += vr * vr
+            max_left = max(max_left, xv if go_left else max_left)
+            min_right = min(min_right, min_right if go_left else xv)
         thr = max_left / 2.0 + min_right / 2.0
         if thr == min_right:
             thr = max_left
@@ -200,68 +292,113 @@ def _fit_tree(x, xb, n_bins, bin_lo, bin_hi, r, yk, k_factor, max_depth, idx, bu
         threshold[m] = thr
         for q in range(nr_i):
             idx[a + nl_i + q] = buf[q]
-        sr = s - sl
         # N i_N - N_l i_l - N_r i_r = S_l^2/N_l + S_r^2/N_r - S^2/N, divided by n as sklearn
         importances[best_f] += (sl * sl / nl_i + sr * sr / nr_i - s * s / cnt) / n
-        left = 2 * m + 1
         start[left] = a
         stop[left] = a + nl_i
-        start[left + 1] = a + nl_i
-        stop[left + 1] = b
+        start[right] = a + nl_i
+        stop[right] = b
+        node_s[left] = sl
+        node_ss[left] = ssl
+        node_s[right] = sr
+        node_ss[right] = ssr
+        if depth + 1 < max_depth:  # the children may split: their histograms
+            small, large = (left, right) if nl_i <= nr_i else (right, left)
+            hist[small] = 0.0
+            _scatter(idx, start[small], stop[small], r, xb, hist[small])
+            for f in range(n_features):
+                for c in range(n_bins[f]):
+                    hist[large, f, c, 0] = hist[m, f, c, 0] - hist[small, f, c, 0]
+                    hist[large, f, c, 1] = hist[m, f, c, 1] - hist[small, f, c, 1]
 
 
-def _fit_stages_impl(x, xb, n_bins, bin_lo, bin_hi, y, n_classes, init_raw, n_estimators, learning_rate,
-                     max_depth, feature, threshold, value, importances):
-    """All boosting stages. y (n,) int64 class codes; init_raw (T,), T = 1 (binary) or n_classes.
-    Outputs (n_estimators, T, ...) are written in place."""
+def _fit_stages_impl(x, xb, n_bins, bin_lo, bin_hi, root_count, task_start, targets, k_factor, init_raw,
+                     n_estimators, learning_rate, max_depth, n_chunks, n_workers, feature, threshold, value, importances,
+                     raw):
+    """All boosting stages of several targets at once (one "task" per tree of a stage).
+
+    Target j owns tasks ``task_start[j]:task_start[j + 1]``: one (binary) or one per class (K > 2).
+    targets (T, n) 0/1; k_factor (T,); init_raw (T,). Outputs (n_estimators, T, ...) and raw (T, n), the raw
+    predictions of the training rows, are written in place. Per stage: the negative gradients (per target), the
+    root histograms of all T trees in one pass over the rows (``n_chunks`` row blocks, each into its own copy),
+    then the T trees: worker w grows trees w, w + n_workers, ... with its own work arrays.
+    """
     n, n_features = xb.shape
-    n_trees = init_raw.shape[0]
+    n_targets = task_start.shape[0] - 1
+    n_tasks = init_raw.shape[0]
     n_b = bin_lo.shape[1]
-    raw = np.empty((n_trees, n))
-    targets = np.zeros((n_trees, n))
-    for k in range(n_trees):
+    for t in range(n_tasks):
         for i in range(n):
-            raw[k, i] = init_raw[k]
-            if n_trees == 1:
-                targets[k, i] = 1.0 if y[i] == 1 else 0.0
-            else:
-                targets[k, i] = 1.0 if y[i] == k else 0.0
-    k_factor = 1.0 if n_trees == 1 else (n_classes - 1.0) / n_classes
-    resid = np.empty((n_trees, n))
-    idx = np.empty((n_trees, n), dtype=np.int64)
-    buf = np.empty((n_trees, n), dtype=np.int64)
-    leaf_of = np.empty((n_trees, n), dtype=np.int64)
-    hist_s = np.empty((n_trees, n_features, n_b))
-    hist_c = np.empty((n_trees, n_features, n_b))
+            raw[t, i] = init_raw[t]
+    resid = np.empty((n_tasks, n))
+    resid_rows = np.empty((n, n_tasks))
+    row_max = np.empty((n_targets, n))
+    row_sum = np.empty((n_targets, n))
+    block_hist = np.empty((n_chunks, n_features, n_b, n_tasks))
+    root_hist = np.empty((n_features, n_b, n_tasks))
+    n_inner = (feature.shape[2] - 1) // 2  # nodes above the deepest level: the ones that may split
+    idx = np.empty((n_workers, n), dtype=np.int64)
+    buf = np.empty((n_workers, n), dtype=np.int64)
+    leaf_of = np.empty((n_workers, n), dtype=np.int64)
+    hist = np.empty((n_workers, n_inner, n_features, n_b, 2))
     for stage in range(n_estimators):
         # negative gradient at the start of the stage
-        if n_trees == 1:
-            for i in range(n):
-                z = raw[0, i]
-                if z >= 0.0:
-                    p = 1.0 / (1.0 + np.exp(-z))
-                else:
-                    e = np.exp(z)
-                    p = e / (1.0 + e)
-                resid[0, i] = targets[0, i] - p
-        else:
-            for i in range(n):
-                mx = raw[0, i]
-                for k in range(1, n_trees):
-                    mx = max(mx, raw[k, i])
-                tot = 0.0
-                for k in range(n_trees):
-                    e = np.exp(raw[k, i] - mx)
-                    resid[k, i] = e
-                    tot += e
-                for k in range(n_trees):
-                    resid[k, i] = targets[k, i] - resid[k, i] / tot
-        for k in prange(n_trees):
-            _fit_tree(x, xb, n_bins, bin_lo, bin_hi, resid[k], targets[k], k_factor, max_depth, idx[k], buf[k],
-                      hist_s[k], hist_c[k], feature[stage, k], threshold[stage, k], value[stage, k],
-                      importances[stage, k], leaf_of[k])
-            for i in range(n):
-                raw[k, i] += learning_rate * value[stage, k, leaf_of[k, i]]
+        for j in prange(n_targets):
+            t0 = task_start[j]
+            t1 = task_start[j + 1]
+            if t1 - t0 == 1:
+                for i in range(n):
+                    z = raw[t0, i]
+                    if z >= 0.0:
+                        p = 1.0 / (1.0 + np.exp(-z))
+                    else:
+                        e = np.exp(z)
+                        p = e / (1.0 + e)
+                    resid[t0, i] = targets[t0, i] - p
+            else:  # softmax, class by class over contiguous rows: the same operations in the same order per row
+                mx = row_max[j]
+                tot = row_sum[j]
+                for i in range(n):
+                    mx[i] = raw[t0, i]
+                for t in range(t0 + 1, t1):
+                    for i in range(n):
+                        mx[i] = max(mx[i], raw[t, i])
+                tot[:] = 0.0
+                for t in range(t0, t1):
+                    for i in range(n):
+                        e = np.exp(raw[t, i] - mx[i])
+                        resid[t, i] = e
+                        tot[i] += e
+                for t in range(t0, t1):
+                    for i in range(n):
+                        resid[t, i] = targets[t, i] - resid[t, i] / tot[i]
+        for blk in prange((n + 63) // 64):  # transpose in blocks of 64 rows
+            for t in range(n_tasks):
+                for i in range(blk * 64, min(n, blk * 64 + 64)):
+                    resid_rows[i, t] = resid[t, i]
+        # root histograms of every tree: one pass, row blocks in parallel
+        for ch in prange(n_chunks):
+            h = block_hist[ch]
+            h[:, :, :] = 0.0
+            for i in range(ch * n // n_chunks, (ch + 1) * n // n_chunks):
+                for f in range(n_features):
+                    c = xb[i, f]
+                    for t in range(n_tasks):
+                        h[f, c, t] += resid_rows[i, t]
+        for f in prange(n_features):
+            for c in range(n_bins[f]):
+                for t in range(n_tasks):
+                    acc = 0.0
+                    for ch in range(n_chunks):
+                        acc += block_hist[ch, f, c, t]
+                    root_hist[f, c, t] = acc
+        for w in prange(n_workers):
+            for t in range(w, n_tasks, n_workers):
+                _grow_tree(x, xb, n_bins, bin_lo, bin_hi, root_hist, t, root_count, resid[t], targets[t], k_factor[t],
+                           max_depth, idx[w], buf[w], hist[w], feature[stage, t], threshold[stage, t],
+                           value[stage, t], importances[stage, t], leaf_of[w])
+                for i in range(n):
+                    raw[t, i] += learning_rate * value[stage, t, leaf_of[w, i]]
 
 
 # One copy per twin: numba's cache key ignores the parallel flag (see metrics._kernels._named_copy).
@@ -269,25 +406,37 @@ _fit_stages = njit(cache=True)(_named_copy(_fit_stages_impl, "_fit_stages"))
 _fit_stages_par = njit(cache=True, parallel=True)(_named_copy(_fit_stages_impl, "_fit_stages_par"))
 
 
-@njit(cache=True)
-def _predict_raw(x, init_raw, feature, threshold, value, learning_rate):
-    """Raw predictions (n, T) of float64 data x (n, F) (already cast through float32)."""
+def _predict_raw_impl(x, init_raw, feature, threshold, value, learning_rate):
+    """Raw predictions (n, T) of float64 data x (n, F) (already cast through float32).
+
+    Tree by tree over blocks of rows (a tree's nodes stay in cache); the descent is branch-free
+    (``m = 2m + 1 + (x > threshold)``) down to the first leaf."""
     n = x.shape[0]
     n_est, n_trees, _ = feature.shape
     out = np.empty((n, n_trees))
-    for i in range(n):
+    n_blocks = (n + 255) // 256
+    for blk in prange(n_blocks):
+        lo = blk * 256
+        hi = min(n, lo + 256)
         for k in range(n_trees):
-            acc = init_raw[k]
+            for i in range(lo, hi):
+                out[i, k] = init_raw[k]
             for s in range(n_est):
-                m = 0
-                while feature[s, k, m] >= 0:
-                    if x[i, feature[s, k, m]] <= threshold[s, k, m]:
-                        m = 2 * m + 1
-                    else:
-                        m = 2 * m + 2
-                acc += learning_rate * value[s, k, m]
-            out[i, k] = acc
+                f_s = feature[s, k]
+                t_s = threshold[s, k]
+                v_s = value[s, k]
+                for i in range(lo, hi):
+                    m = 0
+                    f = f_s[0]
+                    while f >= 0:
+                        m = 2 * m + 1 + (x[i, f] > t_s[m])
+                        f = f_s[m]
+                    out[i, k] += learning_rate * v_s[m]
     return out
+
+
+_predict_raw = njit(cache=True)(_named_copy(_predict_raw_impl, "_predict_raw"))
+_predict_raw_par = njit(cache=True, parallel=True)(_named_copy(_predict_raw_impl, "_predict_raw_par"))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -309,13 +458,14 @@ def _as_features(x) -> np.ndarray:
 
 
 def _bin_features(x: np.ndarray, max_bins: int):
-    """Bin codes (n, F) int64, bins per feature (F,), smallest and largest value of each bin (F, B).
+    """Bin codes (n, F), bins per feature (F,), smallest and largest value of each bin (F, B).
 
     Up to ``max_bins`` distinct values: one bin per value (exact splits). Otherwise bins start at the
-    distinct values ``sorted_x[(n * j) // max_bins]``, j = 0..max_bins-1 (quantile bins).
+    distinct values ``sorted_x[(n * j) // max_bins]``, j = 0..max_bins-1 (quantile bins). Codes are uint8
+    when ``max_bins <= 256`` (a row of 12 latents is 12 bytes), else int64.
     """
     n, n_features = x.shape
-    codes = np.empty((n, n_features), dtype=np.int64)
+    codes = np.empty((n, n_features), dtype=np.uint8 if max_bins <= 256 else np.int64)
     n_bins = np.empty(n_features, dtype=np.int64)
     lo = np.zeros((n_features, max_bins))
     hi = np.zeros((n_features, max_bins))
@@ -338,6 +488,98 @@ def _bin_features(x: np.ndarray, max_bins: int):
     return codes, n_bins, lo, hi
 
 
+def _class_codes(y: np.ndarray, n: int, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted classes, int64 codes and the initial raw predictions (the log prior) of one target."""
+    classes, codes = np.unique(y, return_inverse=True)
+    if classes.size < 2:
+        raise ValueError(f"{column} must contain at least two classes to fit a classifier; got only "
+                         f"{classes.tolist()}.")
+    codes = np.ascontiguousarray(codes.reshape(-1), dtype=np.int64)
+    prior = np.bincount(codes, minlength=classes.size) / n
+    eps = np.finfo(np.float64).eps
+    prior = np.clip(prior, eps, 1 - eps)
+    if classes.size == 2:
+        return classes, codes, np.array([np.log(prior[1] / (1 - prior[1]))])
+    logp = np.log(prior)
+    return classes, codes, logp - logp.mean()
+
+
+def fit_gbt_many(X, Y, *, n_estimators: int = 100, learning_rate: float = 0.1, max_depth: int = 3,
+                 max_bins: int = 256, parallel: bool | None = None) -> list[GBTModel]:
+    """One ensemble per column of ``Y``, all on the same features, fitted together (see module doc).
+
+    Every column gets exactly the ensemble :func:`fit_gbt` would fit for it alone. Fitting them together shares
+    one pass over the rows per stage for the root histograms of all trees, and lets the trees of every target
+    and class run in parallel.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    Y : array-like of shape (n_samples, n_targets), class labels; every column with at least two classes.
+    n_estimators, learning_rate, max_depth : as sklearn (defaults 100, 0.1, 3); max_depth at most 8.
+    max_bins : int in [2, 65536], default=256
+        Features with more distinct values are split between quantile bins only.
+    parallel : bool or None, default=None
+        Use numba's threads (``numba.set_num_threads``); None chooses by size. Same results.
+
+    Raises
+    ------
+    ValueError
+        Shapes, non-finite X, a column of ``Y`` with fewer than two classes, parameters out of range.
+    """
+    n_estimators = check_int(n_estimators, "n_estimators", min_value=1)
+    max_depth = check_int(max_depth, "max_depth", min_value=1, max_value=8)
+    max_bins = check_int(max_bins, "max_bins", min_value=2, max_value=65536)
+    learning_rate = float(learning_rate)
+    if not learning_rate > 0.0:
+        raise ValueError(f"learning_rate must be > 0; got {learning_rate}.")
+    x = _as_features(X)
+    n, n_features = x.shape
+    y = np.asarray(Y)
+    if y.ndim != 2 or y.shape[0] != n or y.shape[1] < 1:
+        raise ValueError(f"Y must have shape ({n}, n_targets) with n_targets >= 1; got shape {y.shape}.")
+    per_target = [_class_codes(y[:, j], n, f"Y[:, {j}]") for j in range(y.shape[1])]
+    task_start = np.cumsum([0] + [init.size for _, _, init in per_target]).astype(np.int64)
+    n_tasks = int(task_start[-1])
+    targets = np.zeros((n_tasks, n))
+    k_factor = np.ones(n_tasks)
+    for j, (classes, codes, init) in enumerate(per_target):
+        t0 = task_start[j]
+        if classes.size == 2:
+            targets[t0] = codes == 1
+        else:
+            targets[t0:t0 + classes.size] = codes[None, :] == np.arange(classes.size)[:, None]
+            k_factor[t0:t0 + classes.size] = (classes.size - 1.0) / classes.size
+    init_raw = np.concatenate([init for _, _, init in per_target])
+    xb, n_bins, bin_lo, bin_hi = _bin_features(x, max_bins)
+    root_count = np.zeros((n_features, bin_lo.shape[1]))
+    for f in range(n_features):
+        root_count[f, :n_bins[f]] = np.bincount(xb[:, f], minlength=n_bins[f])
+    n_nodes = 2 ** (max_depth + 1) - 1
+    shape = (n_estimators, n_tasks, n_nodes)
+    feature = np.empty(shape, dtype=np.int64)
+    threshold = np.empty(shape)
+    value = np.empty(shape)
+    importances = np.empty((n_estimators, n_tasks, n_features))
+    raw = np.empty((n_tasks, n))
+    if parallel is None:
+        parallel = n * n_features * n_tasks >= _PARALLEL_MIN_WORK
+    kernel = _fit_stages_par if parallel else _fit_stages
+    n_threads = numba.get_num_threads() if parallel else 1
+    n_chunks = max(1, min(n_threads, n // _ROWS_PER_BLOCK))
+    n_workers = min(n_threads, n_tasks)
+    kernel(x, xb, n_bins, bin_lo, bin_hi, root_count, task_start, targets, k_factor, init_raw, n_estimators,
+           learning_rate, max_depth, n_chunks, n_workers, feature, threshold, value, importances, raw)
+    models = []
+    for j, (classes, _, init) in enumerate(per_target):
+        tasks = slice(task_start[j], task_start[j + 1])
+        models.append(GBTModel(classes=classes, init_raw=init, feature=feature[:, tasks].copy(),
+                               threshold=threshold[:, tasks].copy(), value=value[:, tasks].copy(),
+                               importances=importances[:, tasks].copy(), learning_rate=learning_rate,
+                               max_bins=max_bins, train_raw=raw[tasks].T.copy()))
+    return models
+
+
 def fit_gbt(X, y, *, n_estimators: int = 100, learning_rate: float = 0.1, max_depth: int = 3,
             max_bins: int = 256, random_state: int = 0, parallel: bool | None = None) -> GBTModel:
     """Fit gradient-boosted trees as ``GradientBoostingClassifier()`` at its defaults (see module doc).
@@ -346,57 +588,22 @@ def fit_gbt(X, y, *, n_estimators: int = 100, learning_rate: float = 0.1, max_de
     ----------
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,), class labels (at least two distinct).
-    n_estimators, learning_rate, max_depth : as sklearn (defaults 100, 0.1, 3).
-    max_bins : int >= 2, default=256
-        Features with more distinct values are split between quantile bins only.
+    n_estimators, learning_rate, max_depth, max_bins, parallel : as :func:`fit_gbt_many`.
     random_state : int, default=0
         Unused (ties are broken deterministically); kept for signature compatibility.
-    parallel : bool or None, default=None
-        Fit the trees of a stage in parallel (K > 2 only); None chooses by size. Same results.
 
     Raises
     ------
     ValueError
         Shapes, non-finite X, or fewer than two classes in ``y``.
     """
-    n_estimators = check_int(n_estimators, "n_estimators", min_value=1)
-    max_depth = check_int(max_depth, "max_depth", min_value=1, max_value=20)
-    max_bins = check_int(max_bins, "max_bins", min_value=2)
-    learning_rate = float(learning_rate)
-    if not learning_rate > 0.0:
-        raise ValueError(f"learning_rate must be > 0; got {learning_rate}.")
     x = _as_features(X)
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] != x.shape[0]:
         raise ValueError(f"y must have shape ({x.shape[0]},); got shape {y.shape}.")
-    classes, codes = np.unique(y, return_inverse=True)
-    if classes.size < 2:
-        raise ValueError(f"y must contain at least two classes to fit a classifier; got only {classes.tolist()}.")
-    codes = np.ascontiguousarray(codes.reshape(-1), dtype=np.int64)
-    n_classes = classes.size
-    prior = np.bincount(codes, minlength=n_classes) / codes.size
-    eps = np.finfo(np.float64).eps
-    prior = np.clip(prior, eps, 1 - eps)
-    if n_classes == 2:
-        init_raw = np.array([np.log(prior[1] / (1 - prior[1]))])
-    else:
-        logp = np.log(prior)
-        init_raw = logp - logp.mean()
-    xb, n_bins, bin_lo, bin_hi = _bin_features(x, max_bins)
-    n_trees = init_raw.size
-    n_nodes = 2 ** (max_depth + 1) - 1
-    shape = (n_estimators, n_trees, n_nodes)
-    feature = np.empty(shape, dtype=np.int64)
-    threshold = np.empty(shape)
-    value = np.empty(shape)
-    importances = np.empty((n_estimators, n_trees, x.shape[1]))
-    if parallel is None:
-        parallel = n_trees > 2 and x.shape[0] * x.shape[1] * n_trees >= _PARALLEL_MIN_WORK
-    kernel = _fit_stages_par if parallel else _fit_stages
-    kernel(x, xb, n_bins, bin_lo, bin_hi, codes, n_classes, init_raw, n_estimators, learning_rate, max_depth,
-           feature, threshold, value, importances)
-    return GBTModel(classes=classes, init_raw=init_raw, feature=feature, threshold=threshold, value=value,
-                    importances=importances, learning_rate=learning_rate, max_bins=max_bins)
+    _class_codes(y, x.shape[0], "y")  # the error names y, not Y[:, 0]
+    return fit_gbt_many(x, y[:, None], n_estimators=n_estimators, learning_rate=learning_rate, max_depth=max_depth,
+                        max_bins=max_bins, parallel=parallel)[0]
 
 
 def feature_importances(model: GBTModel) -> np.ndarray:
@@ -416,12 +623,18 @@ def predict_raw(model: GBTModel, X) -> np.ndarray:
     x = _as_features(X)
     if x.shape[1] != model.importances.shape[2]:
         raise ValueError(f"X must have {model.importances.shape[2]} features; got {x.shape[1]}.")
-    return _predict_raw(x, model.init_raw, model.feature, model.threshold, model.value, model.learning_rate)
+    n_est, n_trees, _ = model.feature.shape
+    kernel = _predict_raw_par if x.shape[0] * n_trees * n_est >= _PARALLEL_MIN_WORK else _predict_raw
+    return kernel(x, model.init_raw, model.feature, model.threshold, model.value, model.learning_rate)
+
+
+def labels_from_raw(model: GBTModel, raw: np.ndarray) -> np.ndarray:
+    """Class labels (n_samples,) from raw scores; ties go to the first class, as sklearn's argmax."""
+    if raw.shape[1] == 1:
+        return model.classes[(raw[:, 0] > 0).astype(np.int64)]
+    return model.classes[np.argmax(raw, axis=1)]
 
 
 def predict(model: GBTModel, X) -> np.ndarray:
     """Predicted class labels (n_samples,); ties go to the first class, as sklearn's argmax."""
-    raw = predict_raw(model, X)
-    if raw.shape[1] == 1:
-        return model.classes[(raw[:, 0] > 0).astype(np.int64)]
-    return model.classes[np.argmax(raw, axis=1)]
+    return labels_from_raw(model, predict_raw(model, X))
