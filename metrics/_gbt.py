@@ -25,20 +25,28 @@ What is matched (sklearn's defaults):
 
 Where it differs:
 
-- Features with more than ``max_bins`` distinct values are cut into at most ``max_bins`` quantile bins
-  (boundaries at distinct values), and splits are searched between bins only; the threshold is the
-  midpoint between the largest value going left and the smallest going right among the node's
-  training rows, as sklearn would set it for the same partition. Features with at most ``max_bins``
-  distinct values get sklearn's exact splits; ``max_bins >= n_samples`` makes every split exact.
-- Ties between equally good splits: sklearn takes the first in a random feature order. Here, among
-  bitwise-equal scores, the lowest feature index wins, then the lowest threshold (strict ``>``), so
-  ``random_state`` has no effect (it is kept for signature compatibility). Sums are accumulated in
-  a different order than sklearn's, so near-ties (differences in the last bits) can also resolve
-  differently. One different split changes every later stage a little.
+- Ties between equally good splits: sklearn's splitter visits the features in a random order at every node
+  and keeps the first of equal splits. Here every node draws its own random order of the features from a
+  counter-based hash of (seed, class, stage, node), so a tie goes to a random feature as in sklearn, but by
+  other draws. Within a feature the lowest threshold wins, as in sklearn. Proxies within a relative 1e-9 count
+  as tied: sums are accumulated in another order than sklearn's, and ``S_r = S - S_l`` moves the last bits.
+  One different split changes every later stage a little, so results agree with sklearn's as closely as
+  sklearn's runs with different seeds agree with each other.
 
-The per-class trees of a stage are independent, so above a size the stage is fitted with a
-``parallel=True`` variant of the same kernel (``prange`` over classes, each class writing its own
-slices): the results are bit-identical to the serial kernel.
+How it is fast (the splits are still exact):
+
+- Every target (DCI's factors) is fitted in one call. Per stage one pass over the rows builds the root
+  histograms of all trees of all targets (each row's residuals are added as one vector), then the trees are
+  grown in parallel on numba's threads, ``w, w + n_workers, ...`` per worker.
+- A node's split comes from its histogram over at most ``max_bins`` bins per feature: one bin per distinct
+  value where a feature has few (every quantised representation), quantile bins otherwise. Only the smaller
+  child of a split is scattered; the larger child's histogram is the parent's minus it.
+- Splits inside a quantile bin are found exactly: a bin is scanned row by row in the feature's sorted order
+  only when a bound on the gain any split inside it can reach (from the bin's sums of positive and negative
+  residuals; the gain is convex in both the left sum and the left count) is not below the best gain found so
+  far (2-5% of the bins with two or more of the node's rows were scanned in the cases measured).
+- The deepest split level goes straight into the two leaves' Newton steps, without a partition.
+- The row blocks of the root pass depend on n only, so the trees are the same for any number of threads.
 """
 
 from __future__ import annotations
@@ -56,9 +64,11 @@ __all__: list[str] = []  # private module
 
 _EPSILON = np.finfo(np.float64).eps  # sklearn tree: impurity <= EPSILON makes a leaf
 _FEATURE_THRESHOLD = 1e-7  # sklearn tree: values closer than this are not split apart
+_TIE_TOLERANCE = 1e-9  # relative difference of gain proxies below which two splits tie (rounding of sums: S_r = S - S_l)
 _TINY_DENOMINATOR = 1e-150  # sklearn _safe_divide: Newton step 0 below this hessian
 _PARALLEL_MIN_WORK = 200_000  # n_samples * n_features * n_trees above which numba's threads are used
 _ROWS_PER_BLOCK = 2_000  # at least this many rows per block of the root-histogram pass
+_MAX_BLOCKS = 8  # at most this many blocks (each holds its own histograms of every tree)
 
 
 @dataclass(frozen=True)
@@ -88,30 +98,84 @@ class GBTModel:
 
 @njit(cache=True)
 def _scatter(idx, a, b, r, xb, hist):
-    """Add rows ``idx[a:b]`` to a zeroed histogram ``hist`` (F, B, 2): residual sums and counts per bin."""
+    """Add rows ``idx[a:b]`` to a zeroed histogram ``hist`` (F, B, 3): per bin the residual sum, the count and
+    the sum of the positive residuals (for the bound of :func:`_best_split`)."""
     n_features = xb.shape[1]
     for p in range(a, b):
         i = idx[p]
         v = r[i]
+        v_pos = v if v > 0.0 else 0.0
         for f in range(n_features):
             c = xb[i, f]
             hist[f, c, 0] += v
             hist[f, c, 1] += 1.0
+            hist[f, c, 2] += v_pos
 
 
 @njit(cache=True)
-def _best_split(hist, n_bins, bin_lo, bin_hi, cnt, s):
-    """The best split of a node from its histogram: (feature, last bin left, first bin right), or -1s.
+def _may_beat(sp, np_, pos, neg, nc, s, cnt, target):
+    """Whether a split inside a bin can reach the gain proxy ``target``. The bin has prefix sums ``sp``, ``np_``
+    before it and ``nc`` node rows whose positive residuals sum to ``pos``, the negative to ``neg``; a split inside
+    it has ``S_l = sp + sigma`` with ``neg <= sigma <= pos`` and ``N_l = np_ + k``, ``1 <= k <= nc - 1``. The proxy
+    ``S_l^2 / N_l + (S - S_l)^2 / (N - N_l)`` is convex in each, so its maximum over that box is at a corner;
+    each corner is compared without division: ``S_l^2 N_r + S_r^2 N_l >= target N_l N_r``."""
+    for sl in (sp + pos, sp + neg):
+        sr = s - sl
+        for nl in (np_ + 1.0, np_ + nc - 1.0):
+            nr = cnt - nl
+            if sl * sl * nr + sr * sr * nl >= target * nl * nr:
+                return True
+    return False
 
-    Squared-error gain proxy ``S_l^2 / N_l + S_r^2 / N_r`` over splits between occupied bins further apart
-    than sklearn's FEATURE_THRESHOLD, compared as ``(S_l^2 N_r + S_r^2 N_l) / (N_l N_r)`` by cross-multiplying
-    (no division in the loop); strict ``>`` keeps the lowest feature, then the lowest threshold."""
+
+@njit(cache=True)
+def _mix(z):
+    """splitmix64's finaliser: a well-mixed uint64 from a uint64 (wrapping arithmetic)."""
+    z = z + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True)
+def _better(num, den, f, pos, best_num, best_den, best_f, best_pos, rank):
+    """Whether split (f, pos) with gain proxy ``num / den`` beats the best so far. Proxies within a relative
+    ``_TIE_TOLERANCE`` are ties (summation order moves the last bits). A tie goes to the feature of lower
+    ``rank`` (the node's random order of the features, as sklearn's splitter visits them in a random order and
+    keeps the first of equal splits), then to the lower position in the feature's sorted order (the lower
+    threshold, as sklearn scans them)."""
+    if best_f < 0:
+        return True
+    lhs = num * best_den
+    rhs = best_num * den
+    tol = _TIE_TOLERANCE * rhs
+    if lhs > rhs + tol:
+        return True
+    if lhs < rhs - tol:
+        return False
+    return rank[f] < rank[best_f] or (f == best_f and pos < best_pos)
+
+
+@njit(cache=True)
+def _best_split(hist, n_bins, bin_lo, bin_hi, cnt, s, refinable, order, bin_start, x, r, node_of, m, rank):
+    """The best exact split of node ``m``: (feature, value), rows with ``x[:, feature] <= value`` going left; -1
+    if none. The squared-error gain proxy ``S_l^2 / N_l + S_r^2 / N_r`` over every split between consecutive
+    distinct values of the node further apart than sklearn's FEATURE_THRESHOLD, compared by cross-multiplying;
+    ties (:func:`_better`) go by ``rank`` (F,), the node's random order of the features, then to the lowest
+    threshold.
+
+    First the splits between occupied bins, from the histogram ``hist`` (F, B, 3). Then, on ``refinable``
+    features (bins holding several distinct values), the splits inside a bin: a bin is scanned row by row, in
+    the feature's sorted order ``order[f, bin_start[f, c]:bin_start[f, c + 1]]`` restricted to the node
+    (``node_of == m``), only when :func:`_may_beat` says it can reach the best proxy found so far.
+    """
     best_f = -1
-    best_lo = -1
-    best_hi = -1
+    best_pos = -1
+    best_v = 0.0
     best_num = 0.0
     best_den = 1.0
-    for f in range(hist.shape[0]):
+    n_features = hist.shape[0]
+    for f in range(n_features):
         sl = 0.0
         nl = 0.0
         lo = -1
@@ -124,16 +188,54 @@ def _best_split(hist, n_bins, bin_lo, bin_hi, cnt, s):
                 nr = cnt - nl
                 num = sl * sl * nr + sr * sr * nl
                 den = nl * nr
-                if best_f < 0 or num * best_den > best_num * den:
+                if _better(num, den, f, bin_start[f, c], best_num, best_den, best_f, best_pos, rank):
                     best_f = f
-                    best_lo = lo
-                    best_hi = c
+                    best_pos = bin_start[f, c]
+                    best_v = bin_hi[f, lo]
                     best_num = num
                     best_den = den
             sl += hist[f, c, 0]
             nl += nc
             lo = c
-    return best_f, best_lo, best_hi
+    for f in range(n_features):
+        if not refinable[f]:
+            continue
+        sp = 0.0
+        np_ = 0.0
+        for c in range(n_bins[f]):
+            nc = hist[f, c, 1]
+            sc = hist[f, c, 0]
+            if nc >= 2.0 and bin_lo[f, c] < bin_hi[f, c]:
+                pos = hist[f, c, 2]
+                target = best_num / best_den * (1.0 - 4.0 * _TIE_TOLERANCE) if best_f >= 0 else 0.0
+                if best_f < 0 or _may_beat(sp, np_, pos, sc - pos, nc, s, cnt, target):
+                    sl = sp
+                    nl = np_
+                    last = 0.0
+                    seen = False
+                    for q in range(bin_start[f, c], bin_start[f, c + 1]):
+                        i = order[f, q]
+                        if node_of[i] != m:
+                            continue
+                        xv = x[i, f]
+                        if seen and xv > last + _FEATURE_THRESHOLD:
+                            sr = s - sl
+                            nr = cnt - nl
+                            num = sl * sl * nr + sr * sr * nl
+                            den = nl * nr
+                            if _better(num, den, f, q, best_num, best_den, best_f, best_pos, rank):
+                                best_f = f
+                                best_pos = q
+                                best_v = last
+                                best_num = num
+                                best_den = den
+                        sl += r[i]
+                        nl += 1.0
+                        last = xv
+                        seen = True
+            sp += sc
+            np_ += nc
+    return best_f, best_v
 
 
 @njit(cache=True)
@@ -145,9 +247,9 @@ def _newton_step(num, den, cnt, k_factor):
 
 
 @njit(cache=True)
-def _split_into_leaves(x, xb, f, lo, hi, bin_lo, bin_hi, r, yk, k_factor, idx, a, b, s, n, m, left, right, feature,
-                       threshold, value, importances, leaf_of):
-    """Split node ``m`` (rows ``idx[a:b]``, residual sum ``s``) on feature ``f`` between bins ``lo`` and ``hi`` into
+def _split_into_leaves(x, f, v_left, r, yk, k_factor, idx, a, b, s, n, m, left, right, feature, threshold, value,
+                       importances, leaf_of):
+    """Split node ``m`` (rows ``idx[a:b]``, residual sum ``s``) on feature ``f`` (``x <= v_left`` going left) into
     two leaves, in one branch-free pass: the threshold, the importance, both Newton steps and ``leaf_of``.
     The sums run over the same rows in the same order as a partition followed by two leaf passes would."""
     n_left = 0
@@ -155,13 +257,13 @@ def _split_into_leaves(x, xb, f, lo, hi, bin_lo, bin_hi, r, yk, k_factor, idx, a
     sr = 0.0
     hl = 0.0
     hr = 0.0
-    max_left = bin_lo[f, lo]
-    min_right = bin_hi[f, hi]
+    max_left = -np.inf
+    min_right = np.inf
     for p in range(a, b):
         i = idx[p]
         v = r[i]
         xv = x[i, f]
-        go_left = xb[i, f] <= lo
+        go_left = xv <= v_left
         prob = yk[i] - v
         h = prob * (1.0 - prob)
         n_left += go_left
@@ -186,15 +288,17 @@ def _split_into_leaves(x, xb, f, lo, hi, bin_lo, bin_hi, r, yk, k_factor, idx, a
 
 
 @njit(cache=True)
-def _grow_tree(x, xb, n_bins, bin_lo, bin_hi, root_hist, task, root_count, r, yk, k_factor, max_depth, idx, buf,
-               hist, feature, threshold, value, importances, leaf_of):
+def _grow_tree(x, xb, n_bins, bin_lo, bin_hi, refinable, order, bin_start, root_hist, task, tree_key, r, yk,
+               k_factor, max_depth, idx, buf, node_of, hist, feature, threshold, value, importances, leaf_of):
     """One regression tree on residuals ``r`` (n,), leaf values by one Newton step.
 
     x (n, F) float64 values (through float32); xb (n, F) bin codes; n_bins (F,); bin_lo/bin_hi (F, B) smallest and
-    largest training value in each bin; root_hist[:, :, task] (F, B) the residual sums of the root per bin and
-    root_count (F, B) its counts; yk (n,) 0/1 target of this tree; k_factor (K-1)/K or 1. idx, buf (n,) int64 work
-    arrays; hist (n_inner, F, B, 2) work array for the histograms of the nodes that may split. Writes feature,
-    threshold, value (n_nodes,), importances (F,) and leaf_of (n,) the leaf of every sample.
+    largest training value in each bin; refinable, order, bin_start: see :func:`_best_split`; root_hist (3, F, B, T)
+    the root's histogram channels (:func:`_scatter`) of every tree, this one's is ``task``; yk (n,) 0/1 target of
+    this tree; tree_key (uint64) seeds the random order of the features at each node (ties);
+    k_factor (K-1)/K or 1. idx, buf (n,) int64 and node_of (n,) int64 work arrays; hist (n_inner, F, B,
+    3) work array for the histograms of the nodes that may split. Writes feature, threshold, value (n_nodes,),
+    importances (F,) and leaf_of (n,) the leaf of every sample.
 
     Breadth first; a node's histogram is scattered only for the smaller child of a split, the larger child's is
     the parent's minus it (histogram subtraction). Node sums are summed directly over the node's rows.
@@ -209,6 +313,7 @@ def _grow_tree(x, xb, n_bins, bin_lo, bin_hi, root_hist, task, root_count, r, yk
     ss = 0.0
     for i in range(n):
         idx[i] = i
+        node_of[i] = 0
         v = r[i]
         s += v
         ss += v * v
@@ -219,12 +324,13 @@ def _grow_tree(x, xb, n_bins, bin_lo, bin_hi, root_hist, task, root_count, r, yk
     for f in range(n_features):
         importances[f] = 0.0
         for c in range(n_bins[f]):
-            hist[0, f, c, 0] = root_hist[f, c, task]
-            hist[0, f, c, 1] = root_count[f, c]
+            for ch in range(3):
+                hist[0, f, c, ch] = root_hist[ch, f, c, task]
     for m in range(n_nodes):
         feature[m] = -1
         threshold[m] = 0.0
         value[m] = 0.0
+    rank = np.empty(n_features, dtype=np.uint64)
     depth = 0
     level_end = 1
     for m in range(n_nodes):
@@ -238,8 +344,13 @@ def _grow_tree(x, xb, n_bins, bin_lo, bin_hi, root_hist, task, root_count, r, yk
         s = node_s[m]
         impurity = node_ss[m] / cnt - (s / cnt) * (s / cnt)
         best_f = -1
+        v_left = 0.0
         if depth < max_depth and cnt >= 2 and impurity > _EPSILON:
-            best_f, best_lo, best_hi = _best_split(hist[m], n_bins, bin_lo, bin_hi, float(cnt), s)
+            node_key = _mix(tree_key + np.uint64(m))
+            for f in range(n_features):
+                rank[f] = _mix(node_key + np.uint64(f))
+            best_f, v_left = _best_split(hist[m], n_bins, bin_lo, bin_hi, float(cnt), s, refinable, order, bin_start,
+                                         x, r, node_of, m, rank)
         if best_f < 0:
             # leaf: one Newton step
             num = 0.0
@@ -255,26 +366,27 @@ def _grow_tree(x, xb, n_bins, bin_lo, bin_hi, root_hist, task, root_count, r, yk
         left = 2 * m + 1
         right = left + 1
         if depth + 1 == max_depth:  # both children are leaves: no partition, their Newton steps in one pass
-            _split_into_leaves(x, xb, best_f, best_lo, best_hi, bin_lo, bin_hi, r, yk, k_factor, idx, a, b, s, n, m,
-                               left, right, feature, threshold, value, importances, leaf_of)
+            _split_into_leaves(x, best_f, v_left, r, yk, k_factor, idx, a, b, s, n, m, left, right, feature,
+                               threshold, value, importances, leaf_of)
             continue
         # split: stable partition of idx[a:b], noting the largest value going left and the smallest going
-        # right in this node (sklearn's threshold is their midpoint; with binning they need not be bin edges)
+        # right in this node (sklearn's threshold is their midpoint)
         nl_i = 0
         nr_i = 0
         sl = 0.0
         ssl = 0.0
         sr = 0.0
         ssr = 0.0
-        max_left = bin_lo[best_f, best_lo]
-        min_right = bin_hi[best_f, best_hi]
+        max_left = -np.inf
+        min_right = np.inf
         for p in range(a, b):  # branch-free: each row is written to both sides, the counters decide
             i = idx[p]
             v = r[i]
             xv = x[i, best_f]
-            go_left = xb[i, best_f] <= best_lo
+            go_left = xv <= v_left
             idx[a + nl_i] = i
             buf[nr_i] = i
+            node_of[i] = left if go_left else right
             nl_i += go_left
             nr_i += 1 - go_left
             vl = v if go_left else 0.0
@@ -308,13 +420,13 @@ def _grow_tree(x, xb, n_bins, bin_lo, bin_hi, root_hist, task, root_count, r, yk
             _scatter(idx, start[small], stop[small], r, xb, hist[small])
             for f in range(n_features):
                 for c in range(n_bins[f]):
-                    hist[large, f, c, 0] = hist[m, f, c, 0] - hist[small, f, c, 0]
-                    hist[large, f, c, 1] = hist[m, f, c, 1] - hist[small, f, c, 1]
+                    for ch in range(3):
+                        hist[large, f, c, ch] = hist[m, f, c, ch] - hist[small, f, c, ch]
 
 
-def _fit_stages_impl(x, xb, n_bins, bin_lo, bin_hi, root_count, task_start, targets, k_factor, init_raw,
-                     n_estimators, learning_rate, max_depth, n_chunks, n_workers, feature, threshold, value, importances,
-                     raw):
+def _fit_stages_impl(x, xb, n_bins, bin_lo, bin_hi, refinable, order, bin_start, root_count, task_start, targets,
+                     k_factor, init_raw, task_seed, n_estimators, learning_rate, max_depth, n_chunks, n_workers, feature, threshold,
+                     value, importances, raw):
     """All boosting stages of several targets at once (one "task" per tree of a stage).
 
     Target j owns tasks ``task_start[j]:task_start[j + 1]``: one (binary) or one per class (K > 2).
@@ -334,13 +446,18 @@ def _fit_stages_impl(x, xb, n_bins, bin_lo, bin_hi, root_count, task_start, targ
     resid_rows = np.empty((n, n_tasks))
     row_max = np.empty((n_targets, n))
     row_sum = np.empty((n_targets, n))
-    block_hist = np.empty((n_chunks, n_features, n_b, n_tasks))
-    root_hist = np.empty((n_features, n_b, n_tasks))
+    block_hist = np.empty((n_chunks, 2, n_features, n_b, n_tasks))
+    root_hist = np.empty((3, n_features, n_b, n_tasks))  # residual sums, counts, positive residual sums
+    for f in range(n_features):
+        for c in range(n_b):
+            for t in range(n_tasks):
+                root_hist[1, f, c, t] = root_count[f, c]
     n_inner = (feature.shape[2] - 1) // 2  # nodes above the deepest level: the ones that may split
     idx = np.empty((n_workers, n), dtype=np.int64)
     buf = np.empty((n_workers, n), dtype=np.int64)
+    node_of = np.empty((n_workers, n), dtype=np.int64)
     leaf_of = np.empty((n_workers, n), dtype=np.int64)
-    hist = np.empty((n_workers, n_inner, n_features, n_b, 2))
+    hist = np.empty((n_workers, n_inner, n_features, n_b, 3))
     for stage in range(n_estimators):
         # negative gradient at the start of the stage
         for j in prange(n_targets):
@@ -379,24 +496,31 @@ def _fit_stages_impl(x, xb, n_bins, bin_lo, bin_hi, root_count, task_start, targ
         # root histograms of every tree: one pass, row blocks in parallel
         for ch in prange(n_chunks):
             h = block_hist[ch]
-            h[:, :, :] = 0.0
+            h[:, :, :, :] = 0.0
             for i in range(ch * n // n_chunks, (ch + 1) * n // n_chunks):
                 for f in range(n_features):
                     c = xb[i, f]
                     for t in range(n_tasks):
-                        h[f, c, t] += resid_rows[i, t]
+                        h[0, f, c, t] += resid_rows[i, t]
+                    if refinable[f]:
+                        for t in range(n_tasks):
+                            h[1, f, c, t] += max(resid_rows[i, t], 0.0)
         for f in prange(n_features):
             for c in range(n_bins[f]):
                 for t in range(n_tasks):
                     acc = 0.0
+                    acc_pos = 0.0
                     for ch in range(n_chunks):
-                        acc += block_hist[ch, f, c, t]
-                    root_hist[f, c, t] = acc
+                        acc += block_hist[ch, 0, f, c, t]
+                        acc_pos += block_hist[ch, 1, f, c, t]
+                    root_hist[0, f, c, t] = acc
+                    root_hist[2, f, c, t] = acc_pos
         for w in prange(n_workers):
             for t in range(w, n_tasks, n_workers):
-                _grow_tree(x, xb, n_bins, bin_lo, bin_hi, root_hist, t, root_count, resid[t], targets[t], k_factor[t],
-                           max_depth, idx[w], buf[w], hist[w], feature[stage, t], threshold[stage, t],
-                           value[stage, t], importances[stage, t], leaf_of[w])
+                tree_key = _mix(_mix(task_seed[t]) + np.uint64(stage))
+                _grow_tree(x, xb, n_bins, bin_lo, bin_hi, refinable, order, bin_start, root_hist, t, tree_key, resid[t],
+                           targets[t], k_factor[t], max_depth, idx[w], buf[w], node_of[w], hist[w], feature[stage, t],
+                           threshold[stage, t], value[stage, t], importances[stage, t], leaf_of[w])
                 for i in range(n):
                     raw[t, i] += learning_rate * value[stage, t, leaf_of[w, i]]
 
@@ -461,7 +585,8 @@ def _bin_features(x: np.ndarray, max_bins: int):
     """Bin codes (n, F), bins per feature (F,), smallest and largest value of each bin (F, B).
 
     Up to ``max_bins`` distinct values: one bin per value (exact splits). Otherwise bins start at the
-    distinct values ``sorted_x[(n * j) // max_bins]``, j = 0..max_bins-1 (quantile bins). Codes are uint8
+    distinct values ``sorted_x[(n * j) // max_bins]``, j = 0..max_bins-1 (quantile bins), except where such a value
+    is within sklearn's FEATURE_THRESHOLD of the value below it (the two then share a bin). Codes are uint8
     when ``max_bins <= 256`` (a row of 12 latents is 12 bytes), else int64.
     """
     n, n_features = x.shape
@@ -478,6 +603,10 @@ def _bin_features(x: np.ndarray, max_bins: int):
         else:
             s = np.sort(col)
             starts = np.unique(s[(n * np.arange(max_bins)) // max_bins])
+            # a bin never starts within FEATURE_THRESHOLD of the value below it: every boundary between bins is
+            # then a valid split wherever both sides are occupied, and the closer values share a bin
+            below = u[np.searchsorted(u, starts[1:]) - 1]
+            starts = np.concatenate([starts[:1], starts[1:][starts[1:] > below + _FEATURE_THRESHOLD]])
             nxt = np.searchsorted(u, starts[1:])  # index in u of the next bin's first value
             ends = np.concatenate([u[nxt - 1], u[-1:]])
         nb = starts.size
@@ -505,12 +634,12 @@ def _class_codes(y: np.ndarray, n: int, column: str) -> tuple[np.ndarray, np.nda
 
 
 def fit_gbt_many(X, Y, *, n_estimators: int = 100, learning_rate: float = 0.1, max_depth: int = 3,
-                 max_bins: int = 256, parallel: bool | None = None) -> list[GBTModel]:
+                 max_bins: int = 256, random_state=0, parallel: bool | None = None) -> list[GBTModel]:
     """One ensemble per column of ``Y``, all on the same features, fitted together (see module doc).
 
-    Every column gets exactly the ensemble :func:`fit_gbt` would fit for it alone. Fitting them together shares
-    one pass over the rows per stage for the root histograms of all trees, and lets the trees of every target
-    and class run in parallel.
+    Every column gets exactly the ensemble :func:`fit_gbt` would fit for it alone with its seed. Fitting them
+    together shares one pass over the rows per stage for the root histograms of all trees, and lets the trees of
+    every target and class run in parallel.
 
     Parameters
     ----------
@@ -518,9 +647,12 @@ def fit_gbt_many(X, Y, *, n_estimators: int = 100, learning_rate: float = 0.1, m
     Y : array-like of shape (n_samples, n_targets), class labels; every column with at least two classes.
     n_estimators, learning_rate, max_depth : as sklearn (defaults 100, 0.1, 3); max_depth at most 8.
     max_bins : int in [2, 65536], default=256
-        Features with more distinct values are split between quantile bins only.
+        Histogram bins per feature (speed only: splits inside a bin are found exactly).
+    random_state : int >= 0 or sequence of them (one per column), default=0
+        Seeds the order in which ties between equally good splits are broken.
     parallel : bool or None, default=None
-        Use numba's threads (``numba.set_num_threads``); None chooses by size. Same results.
+        Use numba's threads (``numba.set_num_threads``); None chooses by size. Same results for any number
+        of threads.
 
     Raises
     ------
@@ -538,6 +670,9 @@ def fit_gbt_many(X, Y, *, n_estimators: int = 100, learning_rate: float = 0.1, m
     y = np.asarray(Y)
     if y.ndim != 2 or y.shape[0] != n or y.shape[1] < 1:
         raise ValueError(f"Y must have shape ({n}, n_targets) with n_targets >= 1; got shape {y.shape}.")
+    seeds = np.broadcast_to(np.asarray(random_state), (y.shape[1],))
+    if seeds.dtype.kind not in "iu" or np.any(seeds < 0):
+        raise ValueError(f"random_state must be a non-negative integer or one per column of Y; got {random_state!r}.")
     per_target = [_class_codes(y[:, j], n, f"Y[:, {j}]") for j in range(y.shape[1])]
     task_start = np.cumsum([0] + [init.size for _, _, init in per_target]).astype(np.int64)
     n_tasks = int(task_start[-1])
@@ -551,10 +686,18 @@ def fit_gbt_many(X, Y, *, n_estimators: int = 100, learning_rate: float = 0.1, m
             targets[t0:t0 + classes.size] = codes[None, :] == np.arange(classes.size)[:, None]
             k_factor[t0:t0 + classes.size] = (classes.size - 1.0) / classes.size
     init_raw = np.concatenate([init for _, _, init in per_target])
+    # one seed per tree of a stage: the target's seed and the class
+    task_seed = np.concatenate([np.full(init.size, seeds[j], dtype=np.uint64) * np.uint64(0x100000001B3)
+                                + np.arange(init.size, dtype=np.uint64) for j, (_, _, init) in enumerate(per_target)])
     xb, n_bins, bin_lo, bin_hi = _bin_features(x, max_bins)
     root_count = np.zeros((n_features, bin_lo.shape[1]))
     for f in range(n_features):
         root_count[f, :n_bins[f]] = np.bincount(xb[:, f], minlength=n_bins[f])
+    refinable = np.any(bin_lo < bin_hi, axis=1)  # some bin holds several distinct values
+    order = np.ascontiguousarray(np.argsort(x, axis=0, kind="stable").T, dtype=np.int64)  # (F, n) rows by value
+    bin_start = np.zeros((n_features, bin_lo.shape[1] + 1), dtype=np.int64)
+    for f in range(n_features):
+        bin_start[f, :n_bins[f] + 1] = np.concatenate([[0], np.cumsum(root_count[f, :n_bins[f]])]).astype(np.int64)
     n_nodes = 2 ** (max_depth + 1) - 1
     shape = (n_estimators, n_tasks, n_nodes)
     feature = np.empty(shape, dtype=np.int64)
@@ -566,10 +709,12 @@ def fit_gbt_many(X, Y, *, n_estimators: int = 100, learning_rate: float = 0.1, m
         parallel = n * n_features * n_tasks >= _PARALLEL_MIN_WORK
     kernel = _fit_stages_par if parallel else _fit_stages
     n_threads = numba.get_num_threads() if parallel else 1
-    n_chunks = max(1, min(n_threads, n // _ROWS_PER_BLOCK))
+    # the blocks depend on n only, so that the sums, and the trees, are the same for any number of threads
+    n_chunks = max(1, min(_MAX_BLOCKS, n // _ROWS_PER_BLOCK))
     n_workers = min(n_threads, n_tasks)
-    kernel(x, xb, n_bins, bin_lo, bin_hi, root_count, task_start, targets, k_factor, init_raw, n_estimators,
-           learning_rate, max_depth, n_chunks, n_workers, feature, threshold, value, importances, raw)
+    kernel(x, xb, n_bins, bin_lo, bin_hi, refinable, order, bin_start, root_count, task_start, targets, k_factor,
+           init_raw, task_seed, n_estimators, learning_rate, max_depth, n_chunks, n_workers, feature, threshold, value,
+           importances, raw)
     models = []
     for j, (classes, _, init) in enumerate(per_target):
         tasks = slice(task_start[j], task_start[j + 1])
@@ -588,9 +733,7 @@ def fit_gbt(X, y, *, n_estimators: int = 100, learning_rate: float = 0.1, max_de
     ----------
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,), class labels (at least two distinct).
-    n_estimators, learning_rate, max_depth, max_bins, parallel : as :func:`fit_gbt_many`.
-    random_state : int, default=0
-        Unused (ties are broken deterministically); kept for signature compatibility.
+    n_estimators, learning_rate, max_depth, max_bins, random_state, parallel : as :func:`fit_gbt_many`.
 
     Raises
     ------
@@ -603,7 +746,7 @@ def fit_gbt(X, y, *, n_estimators: int = 100, learning_rate: float = 0.1, max_de
         raise ValueError(f"y must have shape ({x.shape[0]},); got shape {y.shape}.")
     _class_codes(y, x.shape[0], "y")  # the error names y, not Y[:, 0]
     return fit_gbt_many(x, y[:, None], n_estimators=n_estimators, learning_rate=learning_rate, max_depth=max_depth,
-                        max_bins=max_bins, parallel=parallel)[0]
+                        max_bins=max_bins, random_state=random_state, parallel=parallel)[0]
 
 
 def feature_importances(model: GBTModel) -> np.ndarray:

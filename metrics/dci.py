@@ -18,8 +18,7 @@ from metrics._validation import check_choice, check_int, check_random_state, pow
 __all__ = ["dci"]
 
 _EPS = 1e-11  # added to every importance before the entropies, as disentanglement_lib does
-_ESTIMATORS = ("gbt", "random_forest", "gbt_numba")
-_GBT_NUMBA_MAX_BINS = 256
+_ESTIMATORS = ("gbt", "gbt_sklearn", "random_forest")
 
 
 def dci(
@@ -59,14 +58,16 @@ def dci(
     sources_test, latents_test : array-like of shape (n_test, n_factors) and (n_test, n_latents), default=None
         Test set. Give both or neither; when neither, ``test_size`` of the rows of ``sources`` and
         ``latents`` are split off at random (``random_state``) as the test set.
-    estimator : {"gbt", "random_forest", "gbt_numba"}, default="gbt"
-        ``"gbt"``: ``sklearn.ensemble.GradientBoostingClassifier`` at its defaults (100 stages,
-        learning rate 0.1, depth 3), as disentanglement_lib, but with ``random_state`` set.
-        ``"gbt_numba"`` (opt-in): a numba re-implementation of that classifier (``metrics._gbt``),
-        many times faster. Exact splits (as sklearn's) on latents with at most 256 distinct
-        training values; otherwise splits between 256 quantile bins, and ties between equally good
-        splits go to the lowest latent index instead of sklearn's random order. Importances and
-        accuracies then agree with ``"gbt"`` to about 0.02 (D, C, I to about 0.02-0.03).
+    estimator : {"gbt", "gbt_sklearn", "random_forest"}, default="gbt"
+        ``"gbt"``: gradient-boosted trees as ``sklearn.ensemble.GradientBoostingClassifier()`` at its
+        defaults (100 stages, learning rate 0.1, depth 3, multinomial deviance, impurity importances), as
+        disentanglement_lib uses them, re-implemented in numba (``metrics._gbt``): exact splits, ties between
+        equally good splits broken in a seeded random order of the latents as scikit-learn does, every factor
+        fitted at once, on numba's threads. It differs from scikit-learn's in the random draws and in the last
+        bits of sums: D, C and I agree with ``"gbt_sklearn"`` to within the spread of ``"gbt_sklearn"`` itself
+        over ``random_state`` (docs/metrics-predictive.md gives the figures).
+        ``"gbt_sklearn"``: scikit-learn's ``GradientBoostingClassifier`` itself, with ``random_state`` set,
+        for exact replication of disentanglement_lib (minutes per model on 10,000 samples).
         ``"random_forest"``: the settings of kylehkhsu/tripod ``compute_dci``:
         ``RandomForestClassifier(n_estimators=100, criterion="entropy", max_depth=10,
         min_samples_split=2)`` on latents standardised with the training mean and std.
@@ -76,9 +77,10 @@ def dci(
     random_state : int, numpy.random.Generator or None, default=0
         Seeds the split and, through seeds drawn from it, every classifier.
     n_jobs : int or None, default=None
-        Parallel jobs of the random forest (no effect on the numbers; ignored for ``"gbt"``).
+        Parallel jobs of the random forest (no effect on the numbers; ignored for the other estimators:
+        ``"gbt"`` uses numba's threads, ``numba.set_num_threads``).
     progress : bool, default=True
-        Show a tqdm bar over the factors (on a terminal only).
+        Show a tqdm bar over the factors (on a terminal only; ``"gbt"`` fits all factors in one call).
 
     Returns
     -------
@@ -106,11 +108,11 @@ def dci(
     - All importances 0 (e.g. constant latents): D = C = 0 (disentanglement_lib replaces R by ones,
       which gives 0 up to 1e-11 as well).
 
-    Trees break ties between equally good splits at random, and with 100 boosting stages one
-    different split changes all later ones. D and C therefore depend on ``random_state`` (on a few
-    hundred samples they move by about 0.01 between seeds), and permuting the latents or relabelling
-    factor classes, which reorders those random draws, changes them at the same level. Fix
-    ``random_state`` to compare representations; invariances hold up to this spread.
+    Trees break ties between equally good splits at random, and
+    with 100 boosting stages one different split changes all later ones. Their D and C therefore
+    depend on ``random_state`` (on a few hundred samples they move by about 0.01 between seeds), and
+    permuting the latents or relabelling factor classes, which reorders those random draws, changes
+    them at the same level. ``"gbt"`` draws its tie order from the same seeds and behaves the same way.
 
     References
     ----------
@@ -151,21 +153,32 @@ def dci(
     importance = np.zeros((n_latents, n_factors), dtype=np.float64)
     acc_train = np.zeros(n_factors, dtype=np.float64)
     acc_test = np.zeros(n_factors, dtype=np.float64)
-    from tqdm.auto import tqdm
-
-    for k in tqdm(range(n_factors), desc=f"DCI ({estimator})", disable=None if progress else True, leave=False):
-        seed = seed_from(rng)
-        y_tr, y_te = s_tr[:, k], s_te[:, k]
-        classes = np.unique(y_tr)
+    seeds = [seed_from(rng) for _ in range(n_factors)]  # drawn for every estimator: the split is the same
+    learnable = []
+    for k in range(n_factors):
+        classes = np.unique(s_tr[:, k])
         if classes.size < 2:  # nothing to learn: constant predictor, no importance
             acc_train[k] = 1.0
-            acc_test[k] = float(np.mean(y_te == classes[0]))
-            continue
-        clf = _make_estimator(estimator, seed, n_jobs)
-        clf.fit(x_tr, y_tr)
-        importance[:, k] = np.abs(clf.feature_importances_)
-        acc_train[k] = float(np.mean(clf.predict(x_tr) == y_tr))
-        acc_test[k] = float(np.mean(clf.predict(x_te) == y_te))
+            acc_test[k] = float(np.mean(s_te[:, k] == classes[0]))
+        else:
+            learnable.append(k)
+    if estimator == "gbt" and learnable:
+        from metrics._gbt import feature_importances, fit_gbt_many, labels_from_raw, predict
+
+        fitted = fit_gbt_many(x_tr, s_tr[:, learnable], random_state=[seeds[k] for k in learnable])
+        for k, model in zip(learnable, fitted):
+            importance[:, k] = feature_importances(model)
+            acc_train[k] = float(np.mean(labels_from_raw(model, model.train_raw) == s_tr[:, k]))
+            acc_test[k] = float(np.mean(predict(model, x_te) == s_te[:, k]))
+    elif learnable:
+        from tqdm.auto import tqdm
+
+        for k in tqdm(learnable, desc=f"DCI ({estimator})", disable=None if progress else True, leave=False):
+            clf = _make_estimator(estimator, seeds[k], n_jobs)
+            clf.fit(x_tr, s_tr[:, k])
+            importance[:, k] = np.abs(clf.feature_importances_)
+            acc_train[k] = float(np.mean(clf.predict(x_tr) == s_tr[:, k]))
+            acc_test[k] = float(np.mean(clf.predict(x_te) == s_te[:, k]))
 
     per_latent_d, per_factor_c, d, c = _disentanglement_completeness(importance)
     import sklearn
@@ -196,41 +209,14 @@ def dci(
 
 def _estimator_params(estimator: str) -> dict[str, Any]:
     if estimator == "gbt":
+        return {"n_estimators": 100, "learning_rate": 0.1, "max_depth": 3, "implementation": "metrics._gbt"}
+    if estimator == "gbt_sklearn":
         return {"n_estimators": 100, "learning_rate": 0.1, "max_depth": 3}
-    if estimator == "gbt_numba":
-        return {"n_estimators": 100, "learning_rate": 0.1, "max_depth": 3, "max_bins": _GBT_NUMBA_MAX_BINS}
     return {"n_estimators": 100, "criterion": "entropy", "max_depth": 10, "min_samples_split": 2, "standardize": True}
 
 
-class _NumbaGBT:
-    """``fit`` / ``predict`` / ``feature_importances_`` over ``metrics._gbt`` (deterministic: no seed)."""
-
-    def __init__(self, max_bins: int) -> None:
-        self.max_bins = max_bins
-        self.model = None
-
-    def fit(self, x: np.ndarray, y: np.ndarray) -> "_NumbaGBT":
-        from metrics._gbt import fit_gbt
-
-        self.model = fit_gbt(x, y, max_bins=self.max_bins)
-        return self
-
-    @property
-    def feature_importances_(self) -> np.ndarray:
-        from metrics._gbt import feature_importances
-
-        return feature_importances(self.model)
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        from metrics._gbt import predict
-
-        return predict(self.model, x)
-
-
 def _make_estimator(estimator: str, seed: int, n_jobs: int | None) -> Any:
-    if estimator == "gbt_numba":
-        return _NumbaGBT(_GBT_NUMBA_MAX_BINS)
-    if estimator == "gbt":
+    if estimator == "gbt_sklearn":
         from sklearn.ensemble import GradientBoostingClassifier
 
         return GradientBoostingClassifier(random_state=seed)

@@ -32,7 +32,8 @@ DLIB_DCI = [
 def test_matches_disentanglement_lib(recipe, expected):
     s, z = mixed_recipe(**recipe)
     nt = int(np.ceil(2 * recipe["n"] / 3))
-    r = dci(s[:nt], z[:nt], sources_test=s[nt:], latents_test=z[nt:], random_state=0, progress=False)
+    r = dci(s[:nt], z[:nt], sources_test=s[nt:], latents_test=z[nt:], estimator="gbt_sklearn", random_state=0,
+            progress=False)
     for field, value in expected.items():
         assert getattr(r, field) == pytest.approx(value, abs=1e-12), field
 
@@ -225,7 +226,7 @@ def test_result_contract():
          r"sources_test and latents_test must have the same number of samples; got 5 and 4"),
         (dict(sources_test=np.zeros((5, 2), dtype=int), latents_test=np.full((5, 3), np.nan)),
          r"latents_test contains NaN or infinity \(first at row 0\)"),
-        (dict(estimator="xgboost"), r"estimator must be one of 'gbt', 'random_forest', 'gbt_numba'; got 'xgboost'"),
+        (dict(estimator="xgboost"), r"estimator must be one of 'gbt', 'gbt_sklearn', 'random_forest'; got 'xgboost'"),
         (dict(test_size=1.0), r"test_size must be a finite number in \(0.0, 1.0\); got 1.0"),
         (dict(test_size=0), r"test_size must be a finite number in \(0.0, 1.0\); got 0.0"),
     ],
