@@ -4,17 +4,20 @@ Measures in one run, on the same latents (float32, ``--latents`` columns, the fi
 factor each) and factors (Shapes3D's sizes 10, 10, 10, 8, 4, 15), ``--n-train`` training and ``--n-test`` test
 samples, each metric of the panel a `paper` job computes:
 
-* ``ours``: the ``metrics`` functions with the suite's `paper` settings (DCI with ``--dci-estimator``);
+* ``ours``: the ``metrics`` functions with their defaults, as the suite calls them (``--dci-estimator`` and
+  ``--sap-solver`` choose others);
 * ``recipe``: disentanglement_lib's recipe for the same metric, re-implemented as it does it (MIG, DCI, SAP,
   modularity/explicitness: Locatello et al. 2019, ``evaluation/metrics/*.py``), and for InfoMEC the authors'
   standalone ``compute_infomec`` (Hsu et al. 2023): scikit-learn estimators called the way those files call them.
 
 It prints the seconds of each, their ratio, the largest absolute difference of the values, the CPU (model and
 vector instruction sets) and the threads used, and the totals. The recipes' DCI (scikit-learn's
-``GradientBoostingClassifier``, 100 stages per factor) takes minutes at the default sizes.
+``GradientBoostingClassifier``, 100 stages per factor) takes minutes at the default sizes. ``--threads 1 4 16``
+times ours at each numba thread count (the recipes once); ``--no-recipes`` times ours only.
 
     python benchmarks/eval_speed.py                                # 10,000 train / 5,000 test, 12 latents
     python benchmarks/eval_speed.py --n-train 2000 --n-test 1000   # a short look
+    python benchmarks/eval_speed.py --no-recipes --threads 1 4 16  # how ours scales with the cores
 """
 
 from __future__ import annotations
@@ -151,7 +154,7 @@ def recipe_infomec(s, z):
 
 
 # -- ours: the metrics package with the suite's paper settings -----------------------------------------------
-def ours(family: str, s, z, s_te, z_te, dci_estimator: str, sap_solver: str = "liblinear") -> dict[str, float]:
+def ours(family: str, s, z, s_te, z_te, dci_estimator: str = "gbt", sap_solver: str = "exact") -> dict[str, float]:
     if family == "infomec":
         r = metrics.infomec(s, z, random_state=0)
         return {"infom": r.infom, "infoc": r.infoc, "infoe": r.infoe}
@@ -184,32 +187,51 @@ def main() -> None:
     p.add_argument("--n-train", type=int, default=10_000)
     p.add_argument("--n-test", type=int, default=5_000)
     p.add_argument("--latents", type=int, default=12)
-    p.add_argument("--dci-estimator", default="gbt", help="the estimator of our DCI (default gbt: the suite's paper)")
-    p.add_argument("--sap-solver", default="liblinear", choices=("liblinear", "exact"),
-                   help="the solver of our SAP's LinearSVC problems (default liblinear, as the recipe)")
+    p.add_argument("--dci-estimator", default="gbt", choices=("gbt", "gbt_sklearn", "random_forest"),
+                   help="the estimator of our DCI (default gbt, the metric's default)")
+    p.add_argument("--sap-solver", default="exact", choices=("exact", "liblinear"),
+                   help="the solver of our SAP's LinearSVC problems (default exact, the metric's default)")
     p.add_argument("--families", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    p.add_argument("--threads", nargs="+", type=int, default=[numba.get_num_threads()],
+                   help="numba thread counts to time ours at (default: numba's current count)")
+    p.add_argument("--no-recipes", action="store_true", help="time ours only (no ratios)")
     args = p.parse_args()
+    if max(args.threads) > numba.config.NUMBA_NUM_THREADS or min(args.threads) < 1:
+        p.error(f"--threads must be between 1 and {numba.config.NUMBA_NUM_THREADS} (this machine's numba threads)")
     warnings.filterwarnings("ignore", category=FutureWarning)  # sklearn's notice on penalty=None, as the authors call it
     cpu = cpu_info()
-    print(f"CPU: {cpu['model']}; {', '.join(cpu['isa'])}; numba threads {numba.get_num_threads()}")
+    print(f"CPU: {cpu['model']}; {', '.join(cpu['isa'])}; {numba.config.NUMBA_NUM_THREADS} cores for numba")
     s_all, z_all = make_data(args.n_train + args.n_test, args.latents, seed=0)
     s, z, s_te, z_te = s_all[:args.n_train], z_all[:args.n_train], s_all[args.n_train:], z_all[args.n_train:]
-    for family in args.families:  # compile (or load) the kernels outside the timings
-        ours(family, s[:500], z[:500], s_te[:200], z_te[:200], args.dci_estimator, args.sap_solver)
     print(f"{args.n_train} train / {args.n_test} test samples, {args.latents} latents, factors {FACTOR_SIZES}")
-    print(f"{'family':<26}{'recipe':>10}{'ours':>10}{'ratio':>9}  largest |difference|")
-    total_recipe = total_ours = 0.0
-    for family in args.families:
-        t0 = time.perf_counter()
-        expected = RECIPES[family](s, z, s_te, z_te)
-        t_recipe = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        got = ours(family, s, z, s_te, z_te, args.dci_estimator, args.sap_solver)
-        t_ours = time.perf_counter() - t0
-        total_recipe, total_ours = total_recipe + t_recipe, total_ours + t_ours
-        diff = max(abs(got[m] - expected[m]) for m in expected)
-        print(f"{family:<26}{t_recipe:>9.2f}s{t_ours:>9.2f}s{t_recipe / t_ours:>8.1f}x  {diff:.2e}")
-    print(f"{'panel':<26}{total_recipe:>9.2f}s{total_ours:>9.2f}s{total_recipe / total_ours:>8.1f}x")
+    expected, t_recipe = {}, {}
+    if not args.no_recipes:
+        for family in args.families:
+            t0 = time.perf_counter()
+            expected[family] = RECIPES[family](s, z, s_te, z_te)
+            t_recipe[family] = time.perf_counter() - t0
+    for threads in args.threads:
+        numba.set_num_threads(threads)
+        for family in args.families:  # compile (or load) the kernels outside the timings
+            ours(family, s[:500], z[:500], s_te[:200], z_te[:200], args.dci_estimator, args.sap_solver)
+        print(f"\nnumba threads {threads}")
+        print(f"{'family':<26}{'recipe':>10}{'ours':>10}{'ratio':>9}  largest |difference|")
+        total_recipe = total_ours = 0.0
+        for family in args.families:
+            t0 = time.perf_counter()
+            got = ours(family, s, z, s_te, z_te, args.dci_estimator, args.sap_solver)
+            t_ours = time.perf_counter() - t0
+            total_ours += t_ours
+            if args.no_recipes:
+                print(f"{family:<26}{'':>10}{t_ours:>9.2f}s")
+                continue
+            total_recipe += t_recipe[family]
+            diff = max(abs(got[m] - expected[family][m]) for m in expected[family])
+            print(f"{family:<26}{t_recipe[family]:>9.2f}s{t_ours:>9.2f}s{t_recipe[family] / t_ours:>8.1f}x  {diff:.2e}")
+        if args.no_recipes:
+            print(f"{'panel':<26}{'':>10}{total_ours:>9.2f}s")
+        else:
+            print(f"{'panel':<26}{total_recipe:>9.2f}s{total_ours:>9.2f}s{total_recipe / total_ours:>8.1f}x")
 
 
 if __name__ == "__main__":

@@ -781,3 +781,17 @@ def labels_from_raw(model: GBTModel, raw: np.ndarray) -> np.ndarray:
 def predict(model: GBTModel, X) -> np.ndarray:
     """Predicted class labels (n_samples,); ties go to the first class, as sklearn's argmax."""
     return labels_from_raw(model, predict_raw(model, X))
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every kernel of this module, serial and parallel, on a tiny problem."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 3))
+    x[:, 0] = np.round(x[:, 0])  # one feature with few values, two with quantile bins searched inside
+    y = rng.integers(0, 3, size=(64, 2))
+    y[:, 1] = y[:, 1] > 0  # one multinomial target, one binary
+    for parallel in (False, True):
+        for model in fit_gbt_many(x, y, n_estimators=2, max_bins=8, parallel=parallel):
+            xf = _as_features(x)
+            kernel = _predict_raw_par if parallel else _predict_raw
+            kernel(xf, model.init_raw, model.feature, model.threshold, model.value, model.learning_rate)

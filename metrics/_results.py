@@ -33,8 +33,8 @@ __all__ = [
 METRIC_VERSIONS: dict[str, str] = {
     "infomec": "1.1",  # 1.1: continuous latents standardised (centred) before the kNN estimate, as the reference
     "mig": "1.0",
-    "dci": "1.0",
-    "sap": "1.0",
+    "dci": "1.1",  # 1.1: the default estimator 'gbt' is metrics._gbt (exact splits, sklearn's ties at random)
+    "sap": "1.1",  # 1.1: the default solver is 'exact' (metrics._svc), not liblinear stopped at tol=1e-4
     "modularity_explicitness": "1.0",
     "factor_vae_score": "1.0",
     "beta_vae_score": "1.0",

@@ -205,12 +205,32 @@ def _explicitness_per_factor(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarra
 
 def _ovr_auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:
     """Mean over the evaluable classes of the one-vs-rest ROC-AUC of ``proba[:, c]``; 0.5 if none."""
-    from sklearn.metrics import roc_auc_score
-
     aucs = []
     for c_index, c in enumerate(classes):
         positive = y == c
         if positive.all() or not positive.any():
             continue
-        aucs.append(roc_auc_score(positive, proba[:, c_index]))
+        aucs.append(_binary_auc(positive, proba[:, c_index]))
     return float(np.mean(aucs)) if aucs else 0.5
+
+
+def _binary_auc(positive: np.ndarray, score: np.ndarray) -> float:
+    r"""ROC-AUC by the rank-sum (Mann-Whitney) identity, equal to ``sklearn.metrics.roc_auc_score``:
+
+    .. math:: \mathrm{AUC} = \frac{\sum_{i \in +} \mathrm{rank}_i - n_+ (n_+ + 1) / 2}{n_+ n_-}
+
+    with tied scores given their average rank (a tie counts 1/2, as the trapezoids of the ROC curve do).
+    One sort instead of scikit-learn's curve construction and input checks (Hanley & McNeil, 1982,
+    Radiology 143(1), doi:10.1148/radiology.143.1.7063747).
+    """
+    order = np.argsort(score, kind="stable")
+    sorted_score = score[order]
+    n = sorted_score.size
+    starts = np.flatnonzero(np.concatenate([[True], sorted_score[1:] != sorted_score[:-1]]))
+    ends = np.concatenate([starts[1:], [n]])
+    group_rank = (starts + ends + 1) / 2.0  # average of the 1-based ranks starts+1 .. ends
+    ranks = np.repeat(group_rank, ends - starts)
+    n_pos = int(np.count_nonzero(positive))
+    n_neg = n - n_pos
+    rank_sum = float(np.sum(ranks[positive[order]]))
+    return (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)

@@ -49,7 +49,7 @@ def test_discrete_entry_is_one_latent_linear_svc_accuracy():
     from sklearn.svm import LinearSVC
 
     s, z = mixed_recipe(150, (2, 3), 2, seed=3)
-    r = sap(s[:100], z[:100], sources_test=s[100:], latents_test=z[100:])
+    r = sap(s[:100], z[:100], sources_test=s[100:], latents_test=z[100:], solver="liblinear")
     for j in range(2):
         for k in range(2):
             clf = LinearSVC(C=0.01, class_weight="balanced").fit(z[:100, j:j + 1], s[:100, k])

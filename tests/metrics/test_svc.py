@@ -161,19 +161,20 @@ def test_separable_binary_known_solution():
     assert intercept[0] == pytest.approx(0.0, abs=1e-15)
 
 
-def test_sap_exact_solver_opt_in():
-    """sap(..., solver="exact") uses this kernel; the default path and its params are unchanged."""
+def test_sap_exact_solver_is_the_default():
+    """sap() uses this kernel unless solver="liblinear" asks for disentanglement_lib's fits; params say which."""
     from metrics import sap
     from tests.metrics._data import mixed_recipe
 
     s, z = mixed_recipe(600, (2, 6, 10), 4, seed=3)
     default = sap(s, z)
-    exact = sap(s, z, solver="exact")
-    assert "svc_solver" not in default.params and exact.params["svc_solver"] == "exact"
-    assert {k: v for k, v in exact.params.items() if k != "svc_solver"} == default.params
-    assert np.abs(exact.matrix - default.matrix).max() <= DEFAULT_TOL_MAX_POINTS / default.params["n_test"] + 1e-15
-    assert isinstance(exact.score, float)
-    with pytest.raises(ValueError, match="solver must be one of 'liblinear', 'exact'; got 'tron'."):
+    liblinear = sap(s, z, solver="liblinear")
+    assert default.params["svc_solver"] == "exact" and liblinear.params["svc_solver"] == "liblinear"
+    assert {k: v for k, v in default.params.items() if k != "svc_solver"} == \
+        {k: v for k, v in liblinear.params.items() if k != "svc_solver"}
+    assert np.abs(default.matrix - liblinear.matrix).max() <= DEFAULT_TOL_MAX_POINTS / default.params["n_test"] + 1e-15
+    assert isinstance(default.score, float)
+    with pytest.raises(ValueError, match="solver must be one of 'exact', 'liblinear'; got 'tron'."):
         sap(s, z, solver="tron")
 
 

@@ -37,11 +37,12 @@ class EvalSettings:
     """Options of the evaluation protocol (part of every record's identity through metric_params)."""
 
     families: tuple[str, ...] = tuple(FAMILIES)  # metric families to compute
-    dci_estimator: str = "gbt"  # 'gbt' (disentanglement_lib) or 'random_forest' (faster)
+    # metrics.dci's estimator: 'gbt' (disentanglement_lib's gradient-boosted trees, in numba), 'gbt_sklearn'
+    # (scikit-learn's own, minutes per model) or 'random_forest'
+    dci_estimator: str = "gbt"
     test_size: float = 1 / 3  # held-out fraction for DCI, SAP and explicitness
-    # DCI fits K tree ensembles, by far the slowest part of an evaluation (18 s for 10,000 x 12 continuous
-    # latents with random forests on one core): score it on a seeded random subset of dci_samples images
-    # of the sample (None: all of them); the other metrics always use the whole sample.
+    # score DCI on a seeded random subset of dci_samples images of the sample (None: all of them), for the slow
+    # estimators; the other metrics always use the whole sample
     dci_samples: int | None = None
 
     def __post_init__(self) -> None:
@@ -109,7 +110,8 @@ def metric_params(metric: str, *, settings: EvalSettings, n_samples: int, seed: 
         return {"n_samples": n_dci, **subset, "estimator": settings.dci_estimator, "test_size": settings.test_size,
                 "random_state": seed}
     if family == "sap":
-        return {**base, "continuous_factors": False, "test_size": settings.test_size, "random_state": seed}
+        return {**base, "continuous_factors": False, "test_size": settings.test_size, "random_state": seed,
+                "svc_solver": "exact"}
     if family == "modularity_explicitness":
         return {**base, "num_bins": 20, "test_size": settings.test_size, "random_state": seed}
     if family == "psnr":
@@ -192,7 +194,7 @@ def _compute_family(family: str, s: np.ndarray, z: np.ndarray, *, discrete: bool
         return {"dci_disentanglement": (r.disentanglement, comp), "dci_completeness": (r.completeness, comp),
                 "dci_informativeness": (r.informativeness, comp)}
     if family == "sap":
-        r = metrics.sap(s, z, test_size=settings.test_size, random_state=seed)
+        r = metrics.sap(s, z, test_size=settings.test_size, random_state=seed, solver="exact")
         return {"sap": (r.score, {"matrix": r.matrix.tolist()})}
     if family == "modularity_explicitness":
         r = metrics.modularity_explicitness(s, z, num_bins=20, test_size=settings.test_size, random_state=seed)
@@ -205,7 +207,8 @@ def _compute_family(family: str, s: np.ndarray, z: np.ndarray, *, discrete: bool
 def warm_up(settings: EvalSettings, *, discrete: bool, n_samples: int = 1_000, seed: int = 0) -> None:
     """Run the numba-backed metric families once on a small seeded sample, so that their kernels are compiled
     (or loaded from numba's cache) now. ``n_samples`` reaches the kNN estimator's parallel threshold, so the
-    kernels a job uses at the current thread count are the ones compiled. DCI (scikit-learn trees) is skipped."""
+    kernels a job uses at the current thread count are the ones compiled; DCI's trees compile both of theirs.
+    DCI by scikit-learn's estimators has nothing to compile and is skipped."""
     rng = np.random.default_rng(seed)
     sources = rng.integers(0, 4, size=(n_samples, 3))
     latents = rng.normal(size=(n_samples, 6)).astype(np.float32)
@@ -214,3 +217,7 @@ def warm_up(settings: EvalSettings, *, discrete: bool, n_samples: int = 1_000, s
     families = tuple(f for f in settings.families if f != "dci")
     evaluate_representation(sources, latents, discrete=discrete, settings=dataclasses.replace(settings, families=families),
                             seed=seed)
+    if "dci" in settings.families and settings.dci_estimator == "gbt":
+        from metrics._gbt import warm_up as warm_up_trees
+
+        warm_up_trees()
