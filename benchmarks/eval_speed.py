@@ -18,6 +18,10 @@ times ours at each numba thread count (the recipes once); ``--no-recipes`` times
     python benchmarks/eval_speed.py                                # 10,000 train / 5,000 test, 12 latents
     python benchmarks/eval_speed.py --n-train 2000 --n-test 1000   # a short look
     python benchmarks/eval_speed.py --no-recipes --threads 1 4 16  # how ours scales with the cores
+
+``--suite-profile quick`` instead times the disentanglement suite's evaluation of one model as that profile runs it
+(its evaluation settings and sample size, the factor sizes of its first dataset, 10 latents, continuous and then
+quantised), per metric family, next to DCI by random forests on a 2,000-image subset and SAP by liblinear.
 """
 
 from __future__ import annotations
@@ -171,6 +175,45 @@ def ours(family: str, s, z, s_te, z_te, dci_estimator: str = "gbt", sap_solver: 
     return {"modularity": r.modularity, "explicitness": r.explicitness}
 
 
+def suite_evaluation(profile_name: str) -> None:
+    """Seconds per metric family of the suite's evaluation of one model under ``profile_name``."""
+    import dataclasses
+
+    import datasets
+    from benchmark.suites import get_suite
+    from benchmark.suites.disentanglement.evaluation import evaluate_representation, warm_up
+
+    profile = get_suite("disentanglement").profile(profile_name)
+    name = profile.datasets[0]
+    sizes = datasets.dataset_class(datasets.split_resolution(name)[0]).factor_sizes
+    rng = np.random.default_rng(0)
+    n, n_latents = profile.eval_samples, 10
+    s = np.stack([rng.integers(0, k, n) for k in sizes], axis=1)
+    signal = s[:, np.arange(n_latents) % len(sizes)] / np.asarray(sizes)[np.arange(n_latents) % len(sizes)]
+    print(f"profile {profile_name}: {n} images shaped like {name} (factor sizes {sizes}), {n_latents} latents, "
+          f"numba threads {numba.get_num_threads()}")
+    for discrete in (False, True):
+        z = (rng.normal(size=(n, n_latents)) + 2.0 * signal).astype(np.float32)
+        if discrete:
+            z = np.round(z * 3).astype(np.float32) / 3
+        settings = profile.eval
+        warm_up(settings, discrete=discrete)
+        t0 = time.perf_counter()
+        outcomes = evaluate_representation(s, z, discrete=discrete, settings=settings, seed=0)
+        total = time.perf_counter() - t0
+        seconds = {o.metric: o.seconds for o in outcomes}
+        rf = dataclasses.replace(settings, families=("dci",), dci_estimator="random_forest", dci_samples=2000)
+        t_rf = evaluate_representation(s, z, discrete=discrete, settings=rf, seed=0)[0].seconds
+        t0 = time.perf_counter()
+        metrics.sap(s, z, test_size=settings.test_size, random_state=0, solver="liblinear")
+        t_liblinear = time.perf_counter() - t0
+        kind = "quantised" if discrete else "continuous"
+        print(f"  {kind:<11} all {total:5.2f} s | InfoMEC {seconds['infom']:.2f} s, MIG {seconds['mig']:.3f} s, "
+              f"DCI {seconds['dci_disentanglement']:.2f} s (random forests on {min(n, 2000):,} images: {t_rf:.2f} s), "
+              f"SAP {seconds['sap']:.3f} s (liblinear: {t_liblinear:.2f} s), "
+              f"modularity/explicitness {seconds['modularity']:.2f} s")
+
+
 RECIPES = {
     "infomec": lambda s, z, s_te, z_te: recipe_infomec(s, z),
     "mig": lambda s, z, s_te, z_te: recipe_mig(s, z),
@@ -195,7 +238,11 @@ def main() -> None:
     p.add_argument("--threads", nargs="+", type=int, default=[numba.get_num_threads()],
                    help="numba thread counts to time ours at (default: numba's current count)")
     p.add_argument("--no-recipes", action="store_true", help="time ours only (no ratios)")
+    p.add_argument("--suite-profile", help="time the suite's evaluation of one model under this profile instead")
     args = p.parse_args()
+    if args.suite_profile:
+        suite_evaluation(args.suite_profile)
+        return
     if max(args.threads) > numba.config.NUMBA_NUM_THREADS or min(args.threads) < 1:
         p.error(f"--threads must be between 1 and {numba.config.NUMBA_NUM_THREADS} (this machine's numba threads)")
     warnings.filterwarnings("ignore", category=FutureWarning)  # sklearn's notice on penalty=None, as the authors call it

@@ -10,6 +10,7 @@ training-time variant in ``scripts/train_ae.py`` / ``disentangle/metrics/mutual_
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -201,8 +202,9 @@ def infomec(
     if features == "auto":
         features = "onehot" if discrete_latents else "standardize"
     infoe_per_factor = np.zeros(s.shape[1])
+    probe_features = _probe_features(z, features)
     for k in np.flatnonzero(varying):
-        infoe_per_factor[k] = _explicitness(z, codes[:, k], int(n_classes[k]), features, max_iter)
+        infoe_per_factor[k] = _explicitness(probe_features, codes[:, k], int(n_classes[k]), max_iter)
     infoe = float(infoe_per_factor[varying].mean())
 
     params = {"discrete_latents": discrete_latents, "variant": variant, **settings,
@@ -263,22 +265,31 @@ def _standard_scaled(z: np.ndarray) -> np.ndarray:
     return StandardScaler().fit_transform(pow2_rescaled(z))
 
 
-def _explicitness(z: np.ndarray, y: np.ndarray, n_classes: int, features: str, max_iter: int) -> float:
-    """(CE_null - CE) / CE_null of an unregularised balanced multinomial logistic regression."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import log_loss
-    from sklearn.preprocessing import OneHotEncoder
+def _probe_features(z: np.ndarray, features: str) -> dict[str, Any]:
+    """The InfoE probe's input, as ``fit_logistic`` takes it: standardised latents, or the columns of
+    ``OneHotEncoder().fit_transform(z)`` (per latent, its sorted distinct values) as one-hot codes."""
+    if features != "onehot":
+        return {"x": _standard_scaled(z)}
+    columns, offset = [], 0
+    for j in range(z.shape[1]):
+        values, index = np.unique(z[:, j], return_inverse=True)
+        columns.append(index.reshape(-1) + offset)
+        offset += values.size
+    return {"codes": np.stack(columns, axis=1), "n_columns": offset}
 
-    if features == "onehot":
-        x = OneHotEncoder(handle_unknown="ignore").fit_transform(z)
-    else:
-        x = _standard_scaled(z)
-    model = LogisticRegression(C=np.inf, class_weight="balanced", solver="lbfgs", max_iter=max_iter, tol=1e-4)
+
+def _explicitness(probe_features: dict[str, Any], y: np.ndarray, n_classes: int, max_iter: int) -> float:
+    """(CE_null - CE) / CE_null of an unregularised balanced multinomial logistic regression: the reference's
+    ``LogisticRegression(C=inf, class_weight="balanced", max_iter=max_iter)``, fitted by ``metrics._logistic``
+    (the same objective and scipy optimiser, the loss in numba)."""
+    from sklearn.metrics import log_loss
+
+    from metrics._logistic import fit_logistic, predict_proba
+
+    model = fit_logistic(y, C=np.inf, balanced=True, max_iter=max_iter, tol=1e-4, **probe_features)
+    given = {key: value for key, value in probe_features.items() if key in ("x", "codes")}
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
-        model.fit(x, y)
-    ce = log_loss(y, model.predict_proba(x), labels=np.arange(n_classes))
+        ce = log_loss(y, predict_proba(model, **given), labels=np.arange(n_classes))
     ce_null = np.log(n_classes)
     return float((ce_null - ce) / ce_null)

@@ -8,7 +8,7 @@ of them without a protocol bump fails here. Write it anew after a deliberate bum
 ``tests/data/store_written_before_the_suite_contract.sqlite`` is a smoke store written at protocol 1.2 (``…json``
 beside it says with which packages and CPU). Protocol 1.3 changed DCI's estimator and SAP's solver, so its jobs
 are not the current ones: the store is read, a run adds the new records beside the old, and the metrics whose
-computation did not change give the old values.
+computation did not change give the old values (InfoE up to the rounding of its probe's sums).
 """
 
 import json
@@ -32,6 +32,8 @@ IDENTITIES = DATA / "identities_protocol_1.3.json"
 SUITE = get_suite("disentanglement")
 PLANS = ["smoke", "quick", "quick-seeds=5", "quick-precision=fp32"]
 UNCHANGED_SINCE_1_2 = {"infom", "infoe", "infoc", "mig", "modularity", "explicitness", "psnr"}
+# InfoE's probes are fitted by metrics._logistic since: the same optimiser and iterates, other rounding of the sums
+ROUNDING_SINCE_1_2 = {"infoe": 1e-6}
 
 
 def _plan(key: str):
@@ -101,8 +103,10 @@ def test_smoke_gives_the_earlier_protocol_s_values_where_the_computation_is_the_
 
     old, now = values(before, "1.2"), values(after, "1.3")
     assert now.keys() == old.keys() and len(now) == 2 * len(UNCHANGED_SINCE_1_2)
-    if _same_machine_kind():
-        assert now == old
-    else:  # another CPU kind or library build: other rounding, the same computation
-        for key in now:
+    for key in now:
+        if not _same_machine_kind():  # another CPU kind or library build: other rounding, the same computation
             assert now[key] == pytest.approx(old[key], abs=0.1), key
+        elif key[3] in ROUNDING_SINCE_1_2:
+            assert now[key] == pytest.approx(old[key], abs=ROUNDING_SINCE_1_2[key[3]]), key
+        else:
+            assert now[key] == old[key], key
