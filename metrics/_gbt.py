@@ -46,7 +46,8 @@ How it is fast (the splits are still exact):
   residuals; the gain is convex in both the left sum and the left count) is not below the best gain found so
   far; most bins never are.
 - The deepest split level goes straight into the two leaves' Newton steps, without a partition.
-- The row blocks of the root pass depend on n only, so the trees are the same for any number of threads.
+- The row blocks of the root pass depend on the problem's size only, so the trees are the same for any number of
+  threads.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ _TINY_DENOMINATOR = 1e-150  # sklearn _safe_divide: Newton step 0 below this hes
 _PARALLEL_MIN_WORK = 200_000  # n_samples * n_features * n_trees above which numba's threads are used
 _ROWS_PER_BLOCK = 2_000  # at least this many rows per block of the root-histogram pass
 _MAX_BLOCKS = 8  # at most this many blocks (each holds its own histograms of every tree)
+_BLOCK_MEMORY = 256 * 2**20  # and at most this many bytes of them
 
 
 @dataclass(frozen=True)
@@ -709,8 +711,9 @@ def fit_gbt_many(X, Y, *, n_estimators: int = 100, learning_rate: float = 0.1, m
         parallel = n * n_features * n_tasks >= _PARALLEL_MIN_WORK
     kernel = _fit_stages_par if parallel else _fit_stages
     n_threads = numba.get_num_threads() if parallel else 1
-    # the blocks depend on n only, so that the sums, and the trees, are the same for any number of threads
-    n_chunks = max(1, min(_MAX_BLOCKS, n // _ROWS_PER_BLOCK))
+    # the blocks depend on the problem only, so that the sums, and the trees, are the same for any number of threads
+    block_bytes = 2 * n_features * bin_lo.shape[1] * n_tasks * 8
+    n_chunks = max(1, min(_MAX_BLOCKS, n // _ROWS_PER_BLOCK, _BLOCK_MEMORY // block_bytes))
     n_workers = min(n_threads, n_tasks)
     kernel(x, xb, n_bins, bin_lo, bin_hi, refinable, order, bin_start, root_count, task_start, targets, k_factor,
            init_raw, task_seed, n_estimators, learning_rate, max_depth, n_chunks, n_workers, feature, threshold, value,
