@@ -1,0 +1,9 @@
+"""The noisy-label suite (under construction): CE, Dropout, Nested Dropout, Co-teaching, Nested + Co-teaching, ELR
+and ELR+ on Clothing1M, ANIMAL-10N, CIFAR and the offline noisy twin.
+
+* ``losses`` -- the methods' losses and selection rules as plain torch functions: nested dropout's truncation
+  (Chen et al., TNNLS 2022), co-teaching's small-loss exchange (Han et al., NeurIPS 2018), ELR's target estimate
+  and regulariser (Liu et al., NeurIPS 2020).
+
+Not registered as a suite yet: profiles, trainers, evaluation and the suite itself come next.
+"""
