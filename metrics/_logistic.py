@@ -191,13 +191,3 @@ def predict_proba(model: LogisticModel, *, x=None, codes=None) -> np.ndarray:
     e = np.exp(raw - raw.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
-
-def warm_up() -> None:
-    """Compile (or load from numba's cache) the kernel for dense and one-hot features, binary and multinomial."""
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(40, 2))
-    codes = (x > 0).astype(np.int64) + np.array([0, 2])
-    for k in (2, 3):
-        y = np.arange(40) % k
-        fit_logistic(y, x=x, max_iter=2)
-        fit_logistic(y, codes=codes, n_columns=4, C=np.inf, balanced=True, max_iter=2)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from metrics._results import METRIC_VERSIONS, ModularityExplicitnessResult
-from metrics._split import DEFAULT_TEST_SIZE, random_state_param, seed_from, train_test
+from metrics._split import DEFAULT_TEST_SIZE, random_state_param, train_test
 from metrics._validation import check_int, check_mutual_info, check_random_state, pow2_rescaled
 
 __all__ = ["modularity_explicitness"]
@@ -60,7 +60,7 @@ def modularity_explicitness(
     test_size : float in (0, 1), default=1/3
         Test fraction of the split (see :func:`metrics.dci`).
     random_state : int, numpy.random.Generator or None, default=0
-        Seeds the split and the logistic regressions.
+        Seeds the split (the logistic regressions are deterministic).
 
     Returns
     -------
@@ -137,7 +137,7 @@ def modularity_explicitness(
     auc_train = np.zeros(n_factors)
     auc_test = np.zeros(n_factors)
     for k in range(n_factors):
-        auc_train[k], auc_test[k] = _explicitness_per_factor(x_tr, s_tr[:, k], x_te, s_te[:, k], seed_from(rng))
+        auc_train[k], auc_test[k] = _explicitness_per_factor(x_tr, s_tr[:, k], x_te, s_te[:, k])
 
     import sklearn
 
@@ -182,8 +182,8 @@ def _modularity_from_mutual_info(mutual_info: np.ndarray) -> tuple[np.ndarray, f
     return per_latent, float(np.mean(per_latent))
 
 
-def _explicitness_per_factor(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, y_te: np.ndarray,
-                             seed: int) -> tuple[float, float]:
+def _explicitness_per_factor(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray,
+                             y_te: np.ndarray) -> tuple[float, float]:
     """(train, test) macro one-vs-rest ROC-AUC of a default LogisticRegression for one factor."""
     classes = np.unique(y_tr)
     if classes.size < 2:
@@ -191,7 +191,7 @@ def _explicitness_per_factor(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarra
     from metrics._logistic import fit_logistic, predict_proba
 
     # disentanglement_lib's LogisticRegression() (lbfgs, C=1, 100 iterations, tol 1e-4): the same objective and
-    # scipy optimiser, its loss in numba (metrics._logistic); deterministic, so ``seed`` is not needed
+    # scipy optimiser, its loss in numba (metrics._logistic); deterministic: no seed
     model = fit_logistic(y_tr, x=x_tr, C=1.0, max_iter=100, tol=1e-4)
     return (
         _ovr_auc(y_tr, predict_proba(model, x=x_tr), model.classes),
