@@ -15,61 +15,17 @@ from datasets._base import FactorDataset
 from datasets._errors import DatasetIntegrityError
 from datasets._resources import Resource, ensure_file, publish, resolve_root, update_marker
 
-__all__ = ["FileFactorDataset"]
+__all__ = ["FileFactorDataset", "NpyCache"]
 
 
-class FileFactorDataset(FactorDataset):
-    """A :class:`FactorDataset` backed by one published file ``<root>/<folder_name>/<resource.filename>``.
+class NpyCache:
+    """Uint8 ``.npy`` caches derived from a published file (``self.path``), written atomically and memory-mapped;
+    for adapters with ``name``, ``path`` and ``progress``."""
 
-    Construction: download if asked and missing; check existence and size; verify the checksums
-    the first time (or when ``verify=True``) and then run the adapter's one-time format check
-    (``_deep_check``, e.g. that the labels stored in the file agree with the index order); record
-    both in the marker file; finally open the file (``_open``), which checks the cheap header facts
-    (keys, shapes, dtypes, image count) on every load. Nothing half-built is returned.
-    """
+    name: str
+    path: Path
+    progress: bool
 
-    resource: Resource
-    folder_name: str = ""
-    _transient: tuple[str, ...] = ()  # open handles / memory maps: dropped when pickled, reopened after
-
-    def __getstate__(self):
-        # DataLoader workers started with "spawn" pickle the dataset: never ship a memory map's
-        # contents (np.memmap pickles as a full copy) or an open HDF5 handle.
-        state = dict(self.__dict__)
-        for key in self._transient:
-            state.pop(key, None)
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._open(self.path)
-
-    def __init__(self, root: str | os.PathLike | None = None, *, download: bool = False, verify: bool = False,
-                 base_url: str | None = None, progress: bool = True):
-        self.root = resolve_root(root)
-        self.folder = self.root / self.folder_name
-        self.progress = progress
-        self.path, marker = ensure_file(self.resource, self.folder, dataset=self.name, download=download,
-                                        verify=verify, base_url=base_url, progress=progress)
-        self._sha256 = marker["sha256"]
-        self._open(self.path)
-        check_key = f"format_check_{self.name}_v{self.adapter_version}"
-        if not marker.get(check_key):
-            self._deep_check(self.path)
-            update_marker(self.path, {check_key: True})
-
-    @property
-    def content_hash(self) -> str:
-        return self._sha256
-
-    # ---- to implement -------------------------------------------------------------------------
-    def _open(self, path: Path) -> None:
-        raise NotImplementedError
-
-    def _deep_check(self, path: Path) -> None:
-        """One-time content check after a successful checksum (may read the label arrays)."""
-
-    # ---- helpers ------------------------------------------------------------------------------
     def _check_free_space(self, folder: Path, nbytes: int, what: str) -> None:
         """Refuse a one-time conversion that cannot fit, before writing anything."""
         free = shutil.disk_usage(folder).free
@@ -137,6 +93,59 @@ class FileFactorDataset(FactorDataset):
             f"and load the dataset again to rebuild it."
         )
 
+
+class FileFactorDataset(NpyCache, FactorDataset):
+    """A :class:`FactorDataset` backed by one published file ``<root>/<folder_name>/<resource.filename>``.
+
+    Construction: download if asked and missing; check existence and size; verify the checksums
+    the first time (or when ``verify=True``) and then run the adapter's one-time format check
+    (``_deep_check``, e.g. that the labels stored in the file agree with the index order); record
+    both in the marker file; finally open the file (``_open``), which checks the cheap header facts
+    (keys, shapes, dtypes, image count) on every load. Nothing half-built is returned.
+    """
+
+    resource: Resource
+    folder_name: str = ""
+    _transient: tuple[str, ...] = ()  # open handles / memory maps: dropped when pickled, reopened after
+
+    def __getstate__(self):
+        # DataLoader workers started with "spawn" pickle the dataset: never ship a memory map's
+        # contents (np.memmap pickles as a full copy) or an open HDF5 handle.
+        state = dict(self.__dict__)
+        for key in self._transient:
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._open(self.path)
+
+    def __init__(self, root: str | os.PathLike | None = None, *, download: bool = False, verify: bool = False,
+                 base_url: str | None = None, progress: bool = True):
+        self.root = resolve_root(root)
+        self.folder = self.root / self.folder_name
+        self.progress = progress
+        self.path, marker = ensure_file(self.resource, self.folder, dataset=self.name, download=download,
+                                        verify=verify, base_url=base_url, progress=progress)
+        self._sha256 = marker["sha256"]
+        self._open(self.path)
+        check_key = f"format_check_{self.name}_v{self.adapter_version}"
+        if not marker.get(check_key):
+            self._deep_check(self.path)
+            update_marker(self.path, {check_key: True})
+
+    @property
+    def content_hash(self) -> str:
+        return self._sha256
+
+    # ---- to implement -------------------------------------------------------------------------
+    def _open(self, path: Path) -> None:
+        raise NotImplementedError
+
+    def _deep_check(self, path: Path) -> None:
+        """One-time content check after a successful checksum (may read the label arrays)."""
+
+    # ---- helpers ------------------------------------------------------------------------------
     def _expect(self, what: str, found: Any, expected: Any) -> None:
         if found != expected:
             raise DatasetIntegrityError(

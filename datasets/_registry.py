@@ -15,6 +15,7 @@ __all__ = ["load", "available", "download", "verify", "dataset_class", "split_re
 def _classes() -> dict[str, type]:
     # imported here so that `import datasets` stays light (no numba compilation, no h5py import)
     from datasets.animal10n import Animal10N
+    from datasets.cifar import CIFAR10, CIFAR100
     from datasets.clothing1m import Clothing1M
     from datasets.dsprites import DSprites
     from datasets.mpi3d import MPI3DComplex, MPI3DReal, MPI3DRealistic, MPI3DToy
@@ -24,12 +25,12 @@ def _classes() -> dict[str, type]:
 
     return {c.name: c for c in (DSprites, Shapes3D, MPI3DToy, MPI3DRealistic, MPI3DReal, MPI3DComplex,
                                 ProceduralDSprites, ProceduralShapes3D, ProceduralMPI3D, Clothing1M, Animal10N,
-                                Shapes3DHueNoisy)}
+                                Shapes3DHueNoisy, CIFAR10, CIFAR100)}
 
 
 NAMES = ("dsprites", "shapes3d", "mpi3d-toy", "mpi3d-realistic", "mpi3d-real", "mpi3d-complex",
          "dsprites-procedural", "shapes3d-procedural", "mpi3d-procedural", "clothing1m", "animal10n",
-         "shapes3d-hue-noisy")
+         "shapes3d-hue-noisy", "cifar10", "cifar100")
 PROCEDURAL = ("dsprites-procedural", "shapes3d-procedural", "mpi3d-procedural", "shapes3d-hue-noisy")
 ON_REQUEST = ("clothing1m", "animal10n")
 
@@ -96,7 +97,8 @@ def load(name: str, *, root: str | os.PathLike | None = None, download: bool = F
     **options
         Adapter options: ``base_url`` (published files); ``progress`` (progress bars of downloads,
         checksums and verification: every adapter that reads data files, clothing1m and animal10n
-        included); ``in_memory`` (shapes3d); ``split``, ``image_size`` (clothing1m, animal10n);
+        included); ``in_memory`` (shapes3d); ``split``, ``image_size`` (clothing1m, animal10n); ``split``,
+        ``labels`` (cifar10, cifar100: ``"fine"`` or ``"coarse"``);
         ``batch_size`` (procedural); ``n_train``, ``noise``, ``noise_rate``, ``seed``...
         (shapes3d-hue-noisy).
 
