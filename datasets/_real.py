@@ -19,12 +19,29 @@ __all__ = ["FileFactorDataset", "NpyCache"]
 
 
 class NpyCache:
-    """Uint8 ``.npy`` caches derived from a published file (``self.path``), written atomically and memory-mapped;
-    for adapters with ``name``, ``path`` and ``progress``."""
+    """Uint8 ``.npy`` caches derived from a published file (``self.path``), written atomically and memory-mapped,
+    and pickling without them; for adapters with ``name``, ``path`` and ``progress``, which reopen their memory maps
+    and handles (the ``_transient`` attributes) in ``_reopen``."""
 
     name: str
     path: Path
     progress: bool
+    _transient: tuple[str, ...] = ()  # open handles / memory maps: dropped when pickled, reopened after
+
+    def __getstate__(self):
+        # DataLoader workers started with "spawn" pickle the dataset: never ship a memory map's
+        # contents (np.memmap pickles as a full copy) or an open HDF5 handle.
+        state = dict(self.__dict__)
+        for key in self._transient:
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._reopen()
+
+    def _reopen(self) -> None:
+        raise NotImplementedError
 
     def _check_free_space(self, folder: Path, nbytes: int, what: str) -> None:
         """Refuse a one-time conversion that cannot fit, before writing anything."""
@@ -106,18 +123,8 @@ class FileFactorDataset(NpyCache, FactorDataset):
 
     resource: Resource
     folder_name: str = ""
-    _transient: tuple[str, ...] = ()  # open handles / memory maps: dropped when pickled, reopened after
 
-    def __getstate__(self):
-        # DataLoader workers started with "spawn" pickle the dataset: never ship a memory map's
-        # contents (np.memmap pickles as a full copy) or an open HDF5 handle.
-        state = dict(self.__dict__)
-        for key in self._transient:
-            state.pop(key, None)
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
+    def _reopen(self) -> None:
         self._open(self.path)
 
     def __init__(self, root: str | os.PathLike | None = None, *, download: bool = False, verify: bool = False,

@@ -85,14 +85,7 @@ class _CIFARBinary(NpyCache, LabelledDataset):
         self.clean_labels = self.labels.copy()
         self._open_images()
 
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        for key in self._transient:
-            state.pop(key, None)
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
+    def _reopen(self) -> None:
         self._open_images()
 
     @property
