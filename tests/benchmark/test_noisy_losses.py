@@ -95,3 +95,73 @@ def test_elr_clamps_the_probabilities():
     clamped = np.array([1 - 1e-4, 1e-4, 1e-4])
     np.testing.assert_allclose(elr.targets[0].numpy(), clamped / clamped.sum(), rtol=1e-5)
     assert elr.flagged(torch.tensor([1])).tolist() == [True]  # argmax t = 0, label 1: flagged as mislabelled
+
+
+def test_sigmoid_rampup():
+    from benchmark.suites.noisy_labels.losses import sigmoid_rampup
+
+    assert sigmoid_rampup(5, 0) == 1.0
+    assert sigmoid_rampup(0, 100) == pytest.approx(np.exp(-5.0))
+    assert sigmoid_rampup(50, 100) == pytest.approx(np.exp(-5.0 * 0.25))
+    assert sigmoid_rampup(100, 100) == sigmoid_rampup(1e6, 100) == 1.0
+
+
+def test_mixup_keeps_the_larger_share():
+    from benchmark.suites.noisy_labels.losses import mixup
+
+    x = torch.arange(12.0).reshape(4, 3)
+    y = torch.eye(4)
+    mx, my, lam, perm = mixup(x, y, 1.0, np.random.default_rng(0), torch.Generator().manual_seed(0))
+    assert 0.5 <= lam <= 1.0 and sorted(perm.tolist()) == [0, 1, 2, 3]
+    torch.testing.assert_close(mx, lam * x + (1 - lam) * x[perm])
+    torch.testing.assert_close(my.sum(dim=1), torch.ones(4))
+    again = mixup(x, y, 1.0, np.random.default_rng(0), torch.Generator().manual_seed(0))
+    assert again[2] == lam and torch.equal(again[3], perm)
+    assert mixup(x, y, 0.0, np.random.default_rng(0), torch.Generator())[2] == 1.0
+
+
+def test_elr_plus_targets_and_loss_by_hand():
+    from benchmark.suites.noisy_labels.losses import ELRPlusTargets
+
+    targets = ELRPlusTargets(4, 3, beta=0.7, lam=3.0, coef_step=100)
+    targets.targets[2] = torch.tensor([0.5, 0.25, 0.25])
+    teacher = torch.tensor([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0]])
+    index, perm, mix = torch.tensor([2, 0]), torch.tensor([1, 0]), 0.8
+    with pytest.raises(RuntimeError, match="before update"):
+        targets.loss(teacher, torch.eye(3)[:2], 0)
+    targets.update(teacher, index, perm, mix)
+    p = np.exp(teacher.numpy()) / np.exp(teacher.numpy()).sum(axis=1, keepdims=True)
+    t2 = 0.7 * np.array([0.5, 0.25, 0.25]) + 0.3 * p[0]
+    t0 = 0.3 * p[1]
+    np.testing.assert_allclose(targets.targets[[2, 0]].numpy(), [t2, t0], rtol=1e-6)
+    q = 0.8 * np.array([t2, t0]) + 0.2 * np.array([t0, t2])
+    np.testing.assert_allclose(targets.q.numpy(), q, rtol=1e-6)
+    logits = torch.tensor([[0.5, -0.5, 0.0], [0.0, 0.0, 1.0]])
+    labels = torch.tensor([[0.8, 0.2, 0.0], [0.2, 0.8, 0.0]])  # mixed one-hot labels
+    s = np.exp(logits.numpy()) / np.exp(logits.numpy()).sum(axis=1, keepdims=True)
+    ce = np.mean(-(labels.numpy() * np.log(s)).sum(axis=1))
+    reg = np.mean(np.log(1 - (q * s).sum(axis=1)))
+    assert targets.loss(logits, labels, 50).item() == pytest.approx(ce + np.exp(-1.25) * 3.0 * reg, rel=1e-6)
+    corrected = ELRPlusTargets(4, 3, beta=0.7, lam=0.0, label_correction=True)  # CIFAR-100's labels * q
+    corrected.update(teacher, index, perm, mix)  # fresh targets: t = 0.3 p for both examples
+    qc = 0.8 * 0.3 * p + 0.2 * 0.3 * p[[1, 0]]
+    fixed = labels.numpy() * qc / (labels.numpy() * qc).sum(axis=1, keepdims=True)
+    assert corrected.loss(logits, labels, 0).item() == pytest.approx(np.mean(-(fixed * np.log(s)).sum(axis=1)), rel=1e-6)
+
+
+def test_ema_update_of_the_mean_teacher():
+    from benchmark.suites.noisy_labels.losses import ema_update
+
+    model, teacher = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        for m, t in zip(model.parameters(), teacher.parameters()):
+            m.fill_(1.0)
+            t.fill_(0.0)
+    assert ema_update(model, teacher, step=0, alpha=0.9999) == 0.0  # the true average first: a copy
+    assert torch.all(teacher.weight == 1.0)
+    with torch.no_grad():
+        model.weight.fill_(3.0)
+    a = ema_update(model, teacher, step=3, alpha=0.5)  # min(1 - 1/4, 0.5)
+    assert a == 0.5 and torch.allclose(teacher.weight, torch.full((1, 2), 2.0))
+    a = ema_update(model, teacher, step=19, alpha=0.997, ramp_steps=40)  # ramped: exp(-5 (1 - 20/40)^2) * 0.997
+    assert a == pytest.approx(np.exp(-1.25) * 0.997)

@@ -15,6 +15,11 @@ Each follows the authors' code as the research notes record it (docs cite the pa
   clamped, detached softmax; the loss is
   :math:`\\frac{1}{B}\\sum_i \\mathrm{CE}(z_i, y_i) + \\lambda \\frac{1}{B}\\sum_i \\log(1 - \\langle p_i, t_i\\rangle)`
   with the gradient through the clamped :math:`p_i` only.
+* ELR+ (the same paper; code ``ELR_plus/``): two networks, each with a mean-teacher copy (:func:`ema_update`); the
+  targets of network 1 come from network 2's teacher on the unmixed batch, and are mixed like the inputs
+  (:func:`mixup`: :math:`\\lambda \\sim \\mathrm{Beta}(\\alpha, \\alpha)`, :math:`\\lambda \\leftarrow \\max(\\lambda,
+  1 - \\lambda)`); the loss is the soft cross-entropy on the mixed one-hot labels plus
+  ``sigmoid_rampup(step, coef_step) * lambda * mean log(1 - <p, q>)`` (:class:`ELRPlusTargets`).
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ import torch
 import torch.nn.functional as F
 
 __all__ = ["nested_k_probabilities", "sample_nested_k", "nested_truncate", "forget_rate_schedule",
-           "small_loss_indices", "coteaching_step_losses", "ELRTargets", "ELR_CLAMP"]
+           "small_loss_indices", "coteaching_step_losses", "ELRTargets", "ELR_CLAMP", "sigmoid_rampup", "mixup",
+           "ELRPlusTargets", "ema_update"]
 
 ELR_CLAMP = 1e-4  # ELR clamps the softmax to [1e-4, 1 - 1e-4]
 
@@ -108,3 +114,71 @@ class ELRTargets:
         """Examples whose target's argmax differs from their (noisy) label: ELR's mislabel detection."""
         return self.targets.argmax(dim=1) != labels.to(self.targets.device)
 
+
+
+def sigmoid_rampup(step: float, length: float) -> float:
+    """``exp(-5 (1 - t)^2)`` with ``t = clip(step / length, 0, 1)`` (Laine & Aila's ramp, as ELR+ uses it); 1 when
+    ``length == 0`` (no ramp)."""
+    if length == 0:
+        return 1.0
+    phase = 1.0 - float(np.clip(step, 0.0, length)) / length
+    return float(np.exp(-5.0 * phase * phase))
+
+
+def mixup(x: torch.Tensor, targets: torch.Tensor, alpha: float, rng: np.random.Generator,
+          generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, float, torch.Tensor]:
+    """ELR+'s mixup: ``lam = max(l, 1 - l)``, ``l ~ Beta(alpha, alpha)`` (drawn from ``rng``), a permutation of the
+    batch (from ``generator``); returns (mixed inputs, mixed soft targets, lam, permutation). ``alpha <= 0``: no
+    mixing (lam 1, the identity permutation)."""
+    n = x.shape[0]
+    if alpha <= 0:
+        return x, targets, 1.0, torch.arange(n)
+    lam = float(rng.beta(alpha, alpha))
+    lam = max(lam, 1.0 - lam)
+    perm = torch.randperm(n, generator=generator)
+    return lam * x + (1.0 - lam) * x[perm], lam * targets + (1.0 - lam) * targets[perm], lam, perm
+
+
+class ELRPlusTargets:
+    """One network's ELR+ targets (N, C) and loss. :meth:`update` takes the *other* network's teacher logits on the
+    unmixed batch; :meth:`loss` the network's logits on the mixed batch and the mixed one-hot labels."""
+
+    def __init__(self, n_examples: int, n_classes: int, *, beta: float, lam: float, coef_step: int = 0,
+                 label_correction: bool = False, device: torch.device | str = "cpu") -> None:
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"beta must be in [0, 1); got {beta}.")
+        self.beta, self.lam, self.coef_step = float(beta), float(lam), int(coef_step)
+        self.label_correction = label_correction  # the CIFAR-100 recipe: labels reweighted by the targets
+        self.targets = torch.zeros(n_examples, n_classes, device=device)
+        self.q: torch.Tensor | None = None  # the mixed targets of the current batch
+
+    def update(self, teacher_logits: torch.Tensor, index: torch.Tensor, perm: torch.Tensor, mix_lam: float) -> None:
+        """``t_i <- beta t_i + (1 - beta) softmax(teacher)_i`` (not clamped), then ``q = lam t_i + (1 - lam) t_perm(i)``."""
+        p = torch.softmax(teacher_logits.detach(), dim=1)
+        self.targets[index] = self.beta * self.targets[index] + (1.0 - self.beta) * p / p.sum(dim=1, keepdim=True)
+        t = self.targets[index]
+        self.q = mix_lam * t + (1.0 - mix_lam) * t[perm]
+
+    def loss(self, logits: torch.Tensor, mixed_labels: torch.Tensor, step: int) -> torch.Tensor:
+        """Soft cross-entropy on ``mixed_labels`` plus the ramped ELR term on the clamped softmax."""
+        if self.q is None:
+            raise RuntimeError("ELRPlusTargets.loss before update(): the batch's targets are not known yet.")
+        labels = mixed_labels
+        if self.label_correction:
+            labels = labels * self.q
+            labels = labels / labels.sum(dim=1, keepdim=True)
+        p = torch.softmax(logits, dim=1).clamp(ELR_CLAMP, 1.0 - ELR_CLAMP)
+        ce = torch.mean(-torch.sum(labels * F.log_softmax(logits, dim=1), dim=-1))
+        regulariser = torch.log(1.0 - (self.q * p).sum(dim=1)).mean()
+        return ce + sigmoid_rampup(step, self.coef_step) * self.lam * regulariser
+
+
+@torch.no_grad()
+def ema_update(model: torch.nn.Module, teacher: torch.nn.Module, step: int, alpha: float, ramp_steps: int = 0) -> float:
+    """The mean teacher's parameters ``<- a teacher + (1 - a) model``; returns ``a``. With ``ramp_steps > 0``,
+    ``a = sigmoid_rampup(step + 1, ramp_steps) * alpha`` (ELR+'s CIFAR recipe), else ``a = min(1 - 1 / (step + 1),
+    alpha)`` (the true average first). Buffers (batch-norm statistics) are the teacher's own."""
+    a = sigmoid_rampup(step + 1, ramp_steps) * alpha if ramp_steps > 0 else min(1.0 - 1.0 / (step + 1), alpha)
+    for t, m in zip(teacher.parameters(), model.parameters()):
+        t.mul_(a).add_(m, alpha=1.0 - a)
+    return a
