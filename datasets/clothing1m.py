@@ -12,7 +12,8 @@ Splits: ``noisy_train`` (labels from ``noisy_label_kv.txt``; ``clean_labels`` ho
 label where the image also appears in ``clean_label_kv.txt``, else -1), ``clean_train``,
 ``clean_val`` (model selection) and ``clean_test`` (report), labelled from ``clean_label_kv.txt``.
 Images have various sizes: pass ``image_size=(H, W)`` to resize on decoding (the published
-recipes use Resize 256 and a 224 crop, done in the trainer).
+recipes use Resize 256 and a 224 crop, done in the trainer); JPEGs then decode at a reduced DCT scale first
+(``draft``, default on).
 
 ``content_hash`` is the SHA-256 of the annotation files (class names, both label files and the
 split's key list); image bytes are not hashed (a million files), but ``verify_layout`` checks
@@ -91,16 +92,19 @@ class Clothing1M(LabelledDataset):
     adapter_version = "1"
 
     def __init__(self, root: str | os.PathLike | None = None, split: str = "noisy_train", *,
-                 image_size: int | tuple[int, int] | None = None, download: bool = False, verify: bool = False,
-                 progress: bool = True):
+                 image_size: int | tuple[int, int] | None = None, draft: bool = True, download: bool = False,
+                 verify: bool = False, progress: bool = True):
         """``verify=True`` runs :meth:`verify_layout` first (every annotation file, every listed image);
-        ``progress=False`` hides its progress bars."""
+        ``progress=False`` hides its progress bars. With ``image_size``, ``draft=True`` decodes each JPEG at the
+        smallest DCT scale still at least that size before resizing (``datasets._images.decode_image``); ``False``
+        decodes in full."""
         if split not in SPLITS:
             raise ValueError(f"split must be one of {', '.join(repr(s) for s in SPLITS)}; got {split!r}.")
         self.root = resolve_root(root)
         self.folder = self.root / self.folder_name
         self.split = split
         self.image_size = check_image_size(image_size)
+        self.draft = bool(draft)
         if download and not (self.folder / "noisy_label_kv.txt").exists():
             raise DatasetDownloadError("clothing1m: not downloadable automatically. "
                                        + MANUAL.format(folder=self.folder, root=self.root))
@@ -143,7 +147,8 @@ class Clothing1M(LabelledDataset):
         return self.folder / self.keys[i]
 
     def _read_uint8(self, indices: np.ndarray) -> np.ndarray:
-        return decode_batch([self.folder / self.keys[int(i)] for i in indices], self.name, self.image_size)
+        return decode_batch([self.folder / self.keys[int(i)] for i in indices], self.name, self.image_size,
+                            draft=self.draft)
 
     @classmethod
     def verify_layout(cls, root: str | os.PathLike | None = None, *, check_images: bool = True,

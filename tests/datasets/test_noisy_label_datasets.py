@@ -203,3 +203,24 @@ def test_undecodable_annotation_files_are_named(clothing_root):
                                                     r"'<image key> <label>'"):
         Clothing1M(clothing_root, "clean_val")
 
+
+
+def test_draft_decodes_jpegs_at_a_reduced_scale_only(tmp_path):
+    from datasets._images import decode_image
+
+    rng = np.random.default_rng(0)
+    smooth = Image.fromarray(rng.integers(0, 256, (6, 6, 3)).astype(np.uint8)).resize((320, 320), Image.BICUBIC)
+    smooth.save(tmp_path / "a.jpg", quality=95)
+    smooth.save(tmp_path / "a.png")
+    full = decode_image(tmp_path / "a.jpg", "t", (40, 40))
+    drafted = decode_image(tmp_path / "a.jpg", "t", (40, 40), draft=True)
+    assert drafted.shape == full.shape == (3, 40, 40)
+    assert not np.array_equal(drafted, full)  # decoded at 1/8 scale (40 x 40), not in full and resized
+    assert np.abs(drafted.astype(int) - full.astype(int)).mean() < 4  # the same picture
+    with Image.open(tmp_path / "a.jpg") as im:
+        im.draft("RGB", (40, 40))
+        assert im.size == (40, 40)  # Pillow's smallest DCT scale still at least 40 x 40
+    np.testing.assert_array_equal(decode_image(tmp_path / "a.png", "t", (40, 40), draft=True),
+                                  decode_image(tmp_path / "a.png", "t", (40, 40)))  # not a JPEG: full decode
+    np.testing.assert_array_equal(decode_image(tmp_path / "a.jpg", "t", None, draft=True),
+                                  decode_image(tmp_path / "a.jpg", "t"))  # no size: nothing to reduce to
