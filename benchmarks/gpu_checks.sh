@@ -5,9 +5,10 @@
 #   2. QLAE training steps per second, both architectures, fp32 and bf16 (benchmarks/train_speed.py);
 #   3. one `paper` QLAE job shortened to 3,000 steps and projected to 200k (benchmarks/paper_run.py);
 #   4. one `paper` QL-InfoWGAN-GP job shortened to 400 steps, in bf16 and in fp32 (is bf16 fit for the penalty?).
-# `cpu` (at most 5 minutes), how the numba metric kernels scale on that machine's cores:
+# `cpu` (at most 6.5 minutes), how the CPU side scales on that machine's cores:
 #   5. the evaluation panel of one model at 1, 4 and 16 threads (benchmarks/eval_speed.py --no-recipes);
-#   6. the MI kernels at 1, 4 and 16 threads (benchmarks/mi_speed.py, shortened sizes).
+#   6. the MI kernels at 1, 4 and 16 threads (benchmarks/mi_speed.py, shortened sizes);
+#   7. Clothing1M-layout JPEG loading with 8 workers (benchmarks/noisy_loader_speed.py).
 # Each step has its own time limit, so that a slow one does not take the others' time; each writes its output
 # to a file of the folder given (default ./gpu-checks), with the seconds since the start in stages.txt.
 #
@@ -54,5 +55,7 @@ if [ "$what" != gpu ]; then
         NUMBA_NUM_THREADS=$t timeout 60 "$python" benchmarks/mi_speed.py --sizes 1e6 --knn-sizes 1e4 --repeats 3 \
             2>&1 | tee "$out/mi_speed_threads_$t.txt"
     done
+    stage "noisy_loader_speed, 8 workers"
+    timeout 90 "$python" benchmarks/noisy_loader_speed.py --workers 8 --images 1200 2>&1 | tee "$out/noisy_loader_speed.txt"
 fi
 stage "done"
