@@ -245,7 +245,7 @@ def main() -> None:
         return
     if max(args.threads) > numba.config.NUMBA_NUM_THREADS or min(args.threads) < 1:
         p.error(f"--threads must be between 1 and {numba.config.NUMBA_NUM_THREADS} (this machine's numba threads)")
-    warnings.filterwarnings("ignore", category=FutureWarning)  # sklearn's notice on penalty=None, as the authors call it
+    warnings.filterwarnings("ignore", category=FutureWarning)  # sklearn's notice on penalty=None (the authors' call)
     cpu = cpu_info()
     print(f"CPU: {cpu['model']}; {', '.join(cpu['isa'])}; {numba.config.NUMBA_NUM_THREADS} cores for numba")
     s_all, z_all = make_data(args.n_train + args.n_test, args.latents, seed=0)

@@ -114,19 +114,28 @@ class _CIFARBinary(NpyCache, LabelledDataset):
                                             what="the decoded image cache")
 
     def _records(self):
-        """(labels (m, label_bytes), images (m, 3, 32, 32)) per archive member of the split, in order."""
+        """(labels (m, label_bytes), images (m, 3, 32, 32)) per archive member of the split, in order. The members'
+        presence, sizes and record count are checked from the archive's index before anything is decoded."""
         record = self.label_bytes + _PIXELS
+        n = self.expected_counts[self.split]
         with tarfile.open(self.path, "r:gz") as archive:
             members = {m.name: m for m in archive.getmembers() if m.isfile()}
+            split = []
             for name in self.split_members[self.split]:
                 if name not in members:
                     raise DatasetIntegrityError(f"{self.name}: {self.path} has no member {name}; this is not the "
                                                 f"published {self.resource.filename}.")
-                data = archive.extractfile(members[name]).read()
-                if len(data) % record:
-                    raise DatasetIntegrityError(f"{self.name}: member {name} of {self.path} holds {len(data):,} bytes, "
-                                                f"not a whole number of {record}-byte records.")
-                rows = np.frombuffer(data, dtype=np.uint8).reshape(-1, record)
+                if members[name].size % record:
+                    raise DatasetIntegrityError(f"{self.name}: member {name} of {self.path} holds "
+                                                f"{members[name].size:,} bytes, not a whole number of {record}-byte "
+                                                f"records.")
+                split.append(members[name])
+            found = sum(m.size for m in split) // record
+            if found != n:
+                raise DatasetIntegrityError(f"{self.name}: the {self.split} split of {self.path} holds {found:,} "
+                                            f"records, expected {n:,}; this is not the published archive.")
+            for member in split:
+                rows = np.frombuffer(archive.extractfile(member).read(), dtype=np.uint8).reshape(-1, record)
                 yield rows[:, :self.label_bytes], rows[:, self.label_bytes:].reshape(-1, *self.image_shape)
 
     def _decode(self, *, write_images: bool) -> None:
@@ -145,10 +154,6 @@ class _CIFARBinary(NpyCache, LabelledDataset):
         else:
             for _ in image_blocks():
                 pass
-        found = sum(len(block) for block in labels)
-        if found != n:
-            raise DatasetIntegrityError(f"{self.name}: the {self.split} split of {self.path} holds {found:,} records, "
-                                        f"expected {n:,}; this is not the published archive.")
         fd, tmp = tempfile.mkstemp(prefix=".labels.", suffix=".npy", dir=self.folder)
         os.close(fd)
         try:

@@ -65,7 +65,7 @@ __all__: list[str] = []  # private module
 
 _EPSILON = np.finfo(np.float64).eps  # sklearn tree: impurity <= EPSILON makes a leaf
 _FEATURE_THRESHOLD = 1e-7  # sklearn tree: values closer than this are not split apart
-_TIE_TOLERANCE = 1e-9  # relative difference of gain proxies below which two splits tie (rounding of sums: S_r = S - S_l)
+_TIE_TOLERANCE = 1e-9  # relative gap of gain proxies below which splits tie (sums round: S_r = S - S_l)
 _TINY_DENOMINATOR = 1e-150  # sklearn _safe_divide: Newton step 0 below this hessian
 _PARALLEL_MIN_WORK = 200_000  # n_samples * n_features * n_trees above which numba's threads are used
 _ROWS_PER_BLOCK = 2_000  # at least this many rows per block of the root-histogram pass
@@ -290,13 +290,14 @@ def _split_into_leaves(x, f, v_left, r, yk, k_factor, idx, a, b, s, n, m, left, 
 
 
 @njit(cache=True)
-def _grow_tree(x, xb, n_bins, bin_lo, bin_hi, refinable, order, bin_start, root_hist, task, tree_key, r, yk,
-               k_factor, max_depth, idx, buf, node_of, hist, feature, threshold, value, importances, leaf_of):
+def _grow_tree(x, xb, n_bins, bin_lo, bin_hi, refinable, order, bin_start, root_hist, root_count, task, tree_key,
+               r, yk, k_factor, max_depth, idx, buf, node_of, hist, feature, threshold, value, importances, leaf_of):
     """One regression tree on residuals ``r`` (n,), leaf values by one Newton step.
 
     x (n, F) float64 values (through float32); xb (n, F) bin codes; n_bins (F,); bin_lo/bin_hi (F, B) smallest and
-    largest training value in each bin; refinable, order, bin_start: see :func:`_best_split`; root_hist (3, F, B, T)
-    the root's histogram channels (:func:`_scatter`) of every tree, this one's is ``task``; yk (n,) 0/1 target of
+    largest training value in each bin; refinable, order, bin_start: see :func:`_best_split`; root_hist (2, F, B, T)
+    the root's residual sums and positive residual sums per bin of every tree (this one's is ``task``), root_count
+    (F, B) its counts (the same for every tree); yk (n,) 0/1 target of
     this tree; tree_key (uint64) seeds the random order of the features at each node (ties);
     k_factor (K-1)/K or 1. idx, buf (n,) int64 and node_of (n,) int64 work arrays; hist (n_inner, F, B,
     3) work array for the histograms of the nodes that may split. Writes feature, threshold, value (n_nodes,),
@@ -326,8 +327,9 @@ def _grow_tree(x, xb, n_bins, bin_lo, bin_hi, refinable, order, bin_start, root_
     for f in range(n_features):
         importances[f] = 0.0
         for c in range(n_bins[f]):
-            for ch in range(3):
-                hist[0, f, c, ch] = root_hist[ch, f, c, task]
+            hist[0, f, c, 0] = root_hist[0, f, c, task]
+            hist[0, f, c, 1] = root_count[f, c]
+            hist[0, f, c, 2] = root_hist[1, f, c, task]
     for m in range(n_nodes):
         feature[m] = -1
         threshold[m] = 0.0
@@ -427,8 +429,8 @@ def _grow_tree(x, xb, n_bins, bin_lo, bin_hi, refinable, order, bin_start, root_
 
 
 def _fit_stages_impl(x, xb, n_bins, bin_lo, bin_hi, refinable, order, bin_start, root_count, task_start, targets,
-                     k_factor, init_raw, task_seed, n_estimators, learning_rate, max_depth, n_chunks, n_workers, feature, threshold,
-                     value, importances, raw):
+                     k_factor, init_raw, task_seed, n_estimators, learning_rate, max_depth, n_chunks, n_workers,
+                     feature, threshold, value, importances, raw):
     """All boosting stages of several targets at once (one "task" per tree of a stage).
 
     Target j owns tasks ``task_start[j]:task_start[j + 1]``: one (binary) or one per class (K > 2).
@@ -449,11 +451,7 @@ def _fit_stages_impl(x, xb, n_bins, bin_lo, bin_hi, refinable, order, bin_start,
     row_max = np.empty((n_targets, n))
     row_sum = np.empty((n_targets, n))
     block_hist = np.empty((n_chunks, 2, n_features, n_b, n_tasks))
-    root_hist = np.empty((3, n_features, n_b, n_tasks))  # residual sums, counts, positive residual sums
-    for f in range(n_features):
-        for c in range(n_b):
-            for t in range(n_tasks):
-                root_hist[1, f, c, t] = root_count[f, c]
+    root_hist = np.empty((2, n_features, n_b, n_tasks))  # residual sums, positive residual sums (counts: root_count)
     n_inner = (feature.shape[2] - 1) // 2  # nodes above the deepest level: the ones that may split
     idx = np.empty((n_workers, n), dtype=np.int64)
     buf = np.empty((n_workers, n), dtype=np.int64)
@@ -516,12 +514,13 @@ def _fit_stages_impl(x, xb, n_bins, bin_lo, bin_hi, refinable, order, bin_start,
                         acc += block_hist[ch, 0, f, c, t]
                         acc_pos += block_hist[ch, 1, f, c, t]
                     root_hist[0, f, c, t] = acc
-                    root_hist[2, f, c, t] = acc_pos
+                    root_hist[1, f, c, t] = acc_pos
         for w in prange(n_workers):
             for t in range(w, n_tasks, n_workers):
                 tree_key = _mix(_mix(task_seed[t]) + np.uint64(stage))
-                _grow_tree(x, xb, n_bins, bin_lo, bin_hi, refinable, order, bin_start, root_hist, t, tree_key, resid[t],
-                           targets[t], k_factor[t], max_depth, idx[w], buf[w], node_of[w], hist[w], feature[stage, t],
+                _grow_tree(x, xb, n_bins, bin_lo, bin_hi, refinable, order, bin_start, root_hist, root_count, t,
+                           tree_key, resid[t], targets[t], k_factor[t], max_depth, idx[w], buf[w], node_of[w],
+                           hist[w], feature[stage, t],
                            threshold[stage, t], value[stage, t], importances[stage, t], leaf_of[w])
                 for i in range(n):
                     raw[t, i] += learning_rate * value[stage, t, leaf_of[w, i]]
@@ -672,8 +671,10 @@ def fit_gbt_many(X, Y, *, n_estimators: int = 100, learning_rate: float = 0.1, m
     y = np.asarray(Y)
     if y.ndim != 2 or y.shape[0] != n or y.shape[1] < 1:
         raise ValueError(f"Y must have shape ({n}, n_targets) with n_targets >= 1; got shape {y.shape}.")
-    seeds = np.broadcast_to(np.asarray(random_state), (y.shape[1],))
-    if seeds.dtype.kind not in "iu" or np.any(seeds < 0):
+    seeds = np.asarray(random_state)
+    if seeds.ndim == 0:
+        seeds = np.full(y.shape[1], seeds)
+    if seeds.shape != (y.shape[1],) or seeds.dtype.kind not in "iu" or np.any(seeds < 0):
         raise ValueError(f"random_state must be a non-negative integer or one per column of Y; got {random_state!r}.")
     per_target = [_class_codes(y[:, j], n, f"Y[:, {j}]") for j in range(y.shape[1])]
     task_start = np.cumsum([0] + [init.size for _, _, init in per_target]).astype(np.int64)

@@ -186,7 +186,9 @@ def predict_proba(model: LogisticModel, *, x=None, codes=None) -> np.ndarray:
     x, codes, one_hot, _ = _features(x, codes, model.coef.shape[1])
     raw = (model.coef[:, codes].sum(axis=2).T if one_hot else x @ model.coef.T) + model.intercept
     if model.coef.shape[0] == 1:
-        p = 1.0 / (1.0 + np.exp(-raw[:, 0]))
+        from scipy.special import expit  # no overflow for the large scores of an unpenalised fit
+
+        p = expit(raw[:, 0])
         return np.stack([1.0 - p, p], axis=1)
     e = np.exp(raw - raw.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)

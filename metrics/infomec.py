@@ -9,7 +9,6 @@ training-time variant in ``scripts/train_ae.py`` / ``disentangle/metrics/mutual_
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -287,9 +286,7 @@ def _explicitness(probe_features: dict[str, Any], y: np.ndarray, n_classes: int,
     from metrics._logistic import fit_logistic, predict_proba
 
     model = fit_logistic(y, C=np.inf, balanced=True, max_iter=max_iter, tol=1e-4, **probe_features)
-    given = {key: value for key, value in probe_features.items() if key in ("x", "codes")}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        ce = log_loss(y, predict_proba(model, **given), labels=np.arange(n_classes))
+    proba = predict_proba(model, x=probe_features.get("x"), codes=probe_features.get("codes"))
+    ce = log_loss(y, proba, labels=np.arange(n_classes))
     ce_null = np.log(n_classes)
     return float((ce_null - ce) / ce_null)

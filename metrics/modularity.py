@@ -215,18 +215,13 @@ def _binary_auc(positive: np.ndarray, score: np.ndarray) -> float:
 
     .. math:: \mathrm{AUC} = \frac{\sum_{i \in +} \mathrm{rank}_i - n_+ (n_+ + 1) / 2}{n_+ n_-}
 
-    with tied scores given their average rank (a tie counts 1/2, as the trapezoids of the ROC curve do).
-    One sort instead of scikit-learn's curve construction and input checks (Hanley & McNeil, 1982,
+    with tied scores given their average rank (``scipy.stats.rankdata``; a tie counts 1/2, as the trapezoids of
+    the ROC curve do), instead of scikit-learn's curve construction and input checks (Hanley & McNeil, 1982,
     Radiology 143(1), doi:10.1148/radiology.143.1.7063747).
     """
-    order = np.argsort(score, kind="stable")
-    sorted_score = score[order]
-    n = sorted_score.size
-    starts = np.flatnonzero(np.concatenate([[True], sorted_score[1:] != sorted_score[:-1]]))
-    ends = np.concatenate([starts[1:], [n]])
-    group_rank = (starts + ends + 1) / 2.0  # average of the 1-based ranks starts+1 .. ends
-    ranks = np.repeat(group_rank, ends - starts)
+    from scipy.stats import rankdata
+
     n_pos = int(np.count_nonzero(positive))
-    n_neg = n - n_pos
-    rank_sum = float(np.sum(ranks[positive[order]]))
+    n_neg = positive.size - n_pos
+    rank_sum = float(np.sum(rankdata(score)[positive]))  # average ranks for ties
     return (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)

@@ -117,6 +117,9 @@ def test_wrong_record_counts_and_layouts_are_refused(tmp_path):
     _archive(path, members)
     with pytest.raises(DatasetIntegrityError, match="holds 10 records, expected 20"):
         _tiny(CIFAR10, path, {"train": 20, "test": 2})(tmp_path, progress=False)
+    with pytest.raises(DatasetIntegrityError, match="holds 10 records, expected 8"):
+        _tiny(CIFAR10, path, {"train": 8, "test": 2})(tmp_path, progress=False)
+    assert not list(path.parent.glob("*.npy"))  # refused before any cache was written
     with pytest.raises(DatasetIntegrityError, match="not a whole number of 3073-byte records"):
         _tiny(CIFAR10, path, {"train": 10, "test": 2})(tmp_path, "test", progress=False)
     del members["cifar-10-batches-bin/data_batch_3.bin"]

@@ -226,6 +226,8 @@ def test_bad_input_raises():
         fit_gbt_many(z, np.stack([s, np.zeros(50, dtype=int)], axis=1))
     with pytest.raises(ValueError, match="random_state must be a non-negative integer or one per column"):
         fit_gbt_many(z, s[:, None], random_state=-1)
+    with pytest.raises(ValueError, match=r"one per column of Y; got \[1, 2\]"):
+        fit_gbt_many(z, s[:, None], random_state=[1, 2])
     with pytest.raises(ValueError, match="max_depth must be"):
         fit_gbt(z, s, max_depth=9)
     with pytest.raises(ValueError, match="X contains NaN"):

@@ -201,3 +201,14 @@ def test_bad_arrays_raise(sources, latents, match):
 
 def test_docstring_examples():
     assert doctest.testmod(importlib.import_module("metrics.modularity"), raise_on_error=False).failed == 0
+
+
+def test_rank_sum_auc_equals_roc_auc_score_with_ties():
+    from metrics.modularity import _binary_auc
+
+    rng = np.random.default_rng(7)
+    for n, decimals in ((50, 1), (400, 0), (1000, 3)):
+        positive = rng.random(n) < 0.3
+        score = np.round(rng.normal(size=n) + positive * 0.7, decimals)  # rounded: many ties
+        assert _binary_auc(positive, score) == pytest.approx(roc_auc_score(positive, score), abs=1e-12)
+    assert _binary_auc(np.array([False, True]), np.array([0.2, 0.2])) == 0.5  # a tie counts one half

@@ -153,7 +153,8 @@ class ELRPlusTargets:
         self.q: torch.Tensor | None = None  # the mixed targets of the current batch
 
     def update(self, teacher_logits: torch.Tensor, index: torch.Tensor, perm: torch.Tensor, mix_lam: float) -> None:
-        """``t_i <- beta t_i + (1 - beta) softmax(teacher)_i`` (not clamped), then ``q = lam t_i + (1 - lam) t_perm(i)``."""
+        """``t_i <- beta t_i + (1 - beta) softmax(teacher)_i`` (not clamped), then
+        ``q = lam t_i + (1 - lam) t_perm(i)``."""
         p = torch.softmax(teacher_logits.detach(), dim=1)
         self.targets[index] = self.beta * self.targets[index] + (1.0 - self.beta) * p / p.sum(dim=1, keepdim=True)
         t = self.targets[index]

@@ -33,7 +33,8 @@ class SmallCNN(nn.Module):
         channels = in_channels
         for out in (width, 2 * width, 4 * width):
             for _ in range(2):
-                layers += [nn.Conv2d(channels, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+                layers += [nn.Conv2d(channels, out, 3, padding=1, bias=False), nn.BatchNorm2d(out),
+                           nn.ReLU(inplace=True)]
                 channels = out
             layers.append(nn.MaxPool2d(2))
         self.body = nn.Sequential(*layers)
@@ -86,6 +87,7 @@ def accuracy_per_width(features: torch.Tensor, weight: torch.Tensor, labels: tor
 def best_width(accuracy: torch.Tensor) -> int:
     """The width K (1-based) with the largest ``accuracy - 1e-5 * (K - 1)``: ties go to the smaller K."""
     if accuracy.ndim != 1 or accuracy.numel() == 0:
-        raise ValueError(f"accuracy must hold one value per width, shape (D,) with D >= 1; got {tuple(accuracy.shape)}.")
+        raise ValueError(f"accuracy must hold one value per width, shape (D,) with D >= 1; "
+                         f"got {tuple(accuracy.shape)}.")
     index = torch.arange(accuracy.shape[0], dtype=torch.float64)
     return int(torch.argmax(accuracy.to(torch.float64) - WIDTH_TIE_BREAK * index)) + 1
