@@ -7,11 +7,13 @@ The engine's names are imported on first use, so that importing the config alone
 """
 
 from benchmark.training.config import DEVICES, PRECISIONS, RESUME_FREE_FIELDS, EngineConfig
+from benchmark.training.epochs import EpochPlan
 
-_ENGINE = ("CHECKPOINT_NAME", "CheckpointMismatchError", "StepState", "TrainResult", "TrainingTask", "load_checkpoint",
-           "resolve_device", "resolve_precision", "save_checkpoint", "torch_threads", "train")
+_ENGINE = ("BEST_NAME", "CHECKPOINT_NAME", "CheckpointMismatchError", "StepState", "TrainResult", "TrainingTask",
+           "load_best", "load_checkpoint", "resolve_device", "resolve_precision", "save_checkpoint", "torch_threads",
+           "train")
 
-__all__ = ["DEVICES", "EngineConfig", "PRECISIONS", "RESUME_FREE_FIELDS", *_ENGINE]
+__all__ = ["DEVICES", "EngineConfig", "EpochPlan", "PRECISIONS", "RESUME_FREE_FIELDS", *_ENGINE]
 
 
 def __getattr__(name: str):

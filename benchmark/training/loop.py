@@ -9,6 +9,18 @@ Order: device and precision -> seeds -> ``task.build_model()`` -> ``task.make_op
 ``log_every`` steps; optional evaluation every ``eval_every`` steps and at the end; checkpoint every
 ``checkpoint_every`` steps and at the end) -> result.
 
+Beyond one model and one loss, the engine carries what noisy-label and semi-supervised methods need:
+
+* several networks: ``build_model()`` returns one module holding them (an ``nn.ModuleDict`` of two networks and
+  their mean teachers, say), with one optimizer per network in ``make_optimizers``;
+* per-example state (ELR's target estimates, a selection's running counts): a task that defines
+  ``task_state() -> dict`` and ``load_task_state(dict)`` has that dict saved in every checkpoint and restored on
+  resume, so resumption stays exact;
+* epochs: :class:`benchmark.training.epochs.EpochPlan` maps steps to epochs and batches (``eval_every`` set to the
+  steps of an epoch evaluates after every epoch);
+* model selection: ``train(..., select=("val_acc", "max"))`` keeps the model of the best evaluation so far in
+  ``run_dir/best.pt`` (:func:`load_best`), as trainers that select on a clean validation set do.
+
 Exactness of resume: a checkpoint holds the unwrapped ``state_dict``, every optimizer state, the step, the
 config, and the states of all random streams (numpy batch sampler, torch noise generator, torch and Python
 global RNGs), so an interrupted run resumed from its last checkpoint produces the same numbers as an
@@ -36,9 +48,11 @@ from tqdm.auto import tqdm
 from benchmark.training.config import RESUME_FREE_FIELDS, EngineConfig
 
 __all__ = ["train", "TrainResult", "TrainingTask", "StepState", "resolve_device", "resolve_precision",
-           "CHECKPOINT_NAME", "CheckpointMismatchError", "load_checkpoint", "save_checkpoint", "torch_threads"]
+           "CHECKPOINT_NAME", "BEST_NAME", "CheckpointMismatchError", "load_checkpoint", "save_checkpoint", "torch_threads",
+           "load_best"]
 
 CHECKPOINT_NAME = "checkpoint.pt"
+BEST_NAME = "best.pt"
 RESULT_NAME = "train_result.json"
 
 
@@ -66,6 +80,8 @@ class TrainResult:
     precision: str
     run_dir: Path | None
     evaluations: list[dict[str, float]] = dataclasses.field(default_factory=list)  # {"step": s, **evaluate(model)}
+    best_step: int | None = None  # with ``select``: the step of the best evaluation (its model is in best.pt)
+    best_score: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "model"}
@@ -141,6 +157,9 @@ class TrainingTask(Protocol):
     from torch's global generator); ``make_optimizers(model, device)`` after the model is on its device;
     ``step(state, step)`` runs training step ``step`` (0-based) and returns its named loss parts (tensors,
     detached). ``divergence_hint`` ends the error raised when a loss is not finite.
+
+    Optionally, ``task_state() -> dict`` and ``load_task_state(dict)``: state of the task itself (per-example
+    targets, running counts; tensors, arrays and plain values) saved in every checkpoint and restored on resume.
     """
 
     label: str
@@ -237,6 +256,49 @@ def _check_compatible(path: Path, ckpt: dict[str, Any], cfg: EngineConfig, data:
 
 
 _CHECKPOINT_KEYS = ("model", "optimizers", "step", "config", "dataset", "rng", "final_losses")
+_SELECT_MODES = ("max", "min")
+
+
+def _check_select(select) -> tuple[str, str] | None:
+    if select is None:
+        return None
+    if (not isinstance(select, (tuple, list)) or len(select) != 2 or not isinstance(select[0], str)
+            or select[1] not in _SELECT_MODES):
+        raise ValueError(f"select must be (evaluation name, 'max' or 'min'), e.g. ('val_acc', 'max'); got {select!r}.")
+    return select[0], select[1]
+
+
+def _best_of(evaluations: list[dict[str, float]], select: tuple[str, str] | None) -> tuple[int | None, float | None]:
+    """(step, score) of the first best evaluation under ``select``; (None, None) without one."""
+    if select is None:
+        return None, None
+    name, mode = select
+    best_step, best = None, None
+    for e in evaluations:
+        if name not in e:
+            raise KeyError(f"select names {name!r}, which evaluate() does not return (it returns "
+                           f"{sorted(k for k in e if k != 'step')}).")
+        score = float(e[name])
+        if np.isfinite(score) and (best is None or (score > best if mode == "max" else score < best)):
+            best_step, best = int(e["step"]), score
+    return best_step, best
+
+
+def load_best(run_dir: str | Path, model: torch.nn.Module) -> dict[str, Any]:
+    """Load the model that ``train(..., select=...)`` kept in ``run_dir/best.pt`` into ``model``; returns
+    ``{"step", "score", "select"}``. A missing or damaged file is a CheckpointMismatchError."""
+    path = Path(run_dir) / BEST_NAME
+    if not path.exists():
+        raise CheckpointMismatchError(f"{path} does not exist: train with select=(name, 'max'|'min') and an "
+                                      f"evaluate function to keep the best model.")
+    try:
+        best = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(best["model"])
+    except Exception as exc:
+        raise CheckpointMismatchError(f"{path} cannot be loaded into this model ({type(exc).__name__}: "
+                                      f"{str(exc).splitlines()[0][:160] if str(exc) else ''}). Delete the run folder's "
+                                      f"checkpoints to train again.") from None
+    return {"step": int(best["step"]), "score": float(best["score"]), "select": list(best["select"])}
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
@@ -265,7 +327,8 @@ def save_checkpoint(path: Path, **contents: Any) -> None:
 # --------------------------------------------------------------------------------------------------
 def train(cfg: EngineConfig, task: TrainingTask, *, run_dir: str | Path | None = None,
           evaluate: Callable[[torch.nn.Module], dict[str, float]] | None = None,
-          on_progress: Callable[[int, int, float], None] | None = None) -> TrainResult:
+          on_progress: Callable[[int, int, float], None] | None = None,
+          select: tuple[str, str] | None = None) -> TrainResult:
     """Train ``task``'s model for ``cfg.steps`` steps; resume from ``run_dir`` if it holds a checkpoint.
 
     Parameters
@@ -285,6 +348,9 @@ def train(cfg: EngineConfig, task: TrainingTask, *, run_dir: str | Path | None =
     on_progress : callable, optional
         ``on_progress(steps_done, steps_total, steps_per_second)``, called every ``cfg.log_every`` steps and
         after the last one (for progress shown by another process, e.g. the suite's worker pool).
+    select : (name, 'max' or 'min'), optional
+        Keep the model of the best evaluation so far (by ``evaluate``'s ``name``; the first best wins ties) in
+        ``run_dir/best.pt``; :func:`load_best` loads it. Needs ``evaluate`` and ``run_dir``.
 
     Returns
     -------
@@ -305,12 +371,13 @@ def train(cfg: EngineConfig, task: TrainingTask, *, run_dir: str | Path | None =
     if cfg.cpu_threads:
         torch.set_num_threads(cfg.cpu_threads)
     try:
-        return _train(cfg, task, run_dir=run_dir, evaluate=evaluate, on_progress=on_progress)
+        return _train(cfg, task, run_dir=run_dir, evaluate=evaluate, on_progress=on_progress,
+                      select=_check_select(select))
     finally:
         torch.set_num_threads(threads_before)
 
 
-def _train(cfg: EngineConfig, task: TrainingTask, *, run_dir, evaluate, on_progress=None) -> TrainResult:
+def _train(cfg: EngineConfig, task: TrainingTask, *, run_dir, evaluate, on_progress=None, select=None) -> TrainResult:
     """The body of :func:`train` (which sets and restores the CPU thread count around it)."""
     device = resolve_device(cfg.device)
     precision = resolve_precision(cfg.precision, device)
@@ -318,6 +385,9 @@ def _train(cfg: EngineConfig, task: TrainingTask, *, run_dir, evaluate, on_progr
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels
     run_dir = None if run_dir is None else Path(run_dir)
     ckpt_path = None if run_dir is None else run_dir / CHECKPOINT_NAME
+    if select is not None and (evaluate is None or run_dir is None):
+        raise ValueError("select keeps the best evaluated model in the run folder: pass evaluate and run_dir too.")
+    has_task_state = callable(getattr(task, "task_state", None)) and callable(getattr(task, "load_task_state", None))
 
     # seeds: model init (torch global), batches (numpy Generator), model noise (torch Generator)
     random.seed(cfg.seed)
@@ -360,6 +430,12 @@ def _train(cfg: EngineConfig, task: TrainingTask, *, run_dir, evaluate, on_progr
         _set_rng_states(ckpt["rng"], data_rng, noise, seed=cfg.seed, step=start_step)
         latest = {k: torch.tensor(v) for k, v in final_losses.items()}
         evaluations = list(ckpt.get("evaluations", []))
+        if has_task_state:
+            if "task" not in ckpt:
+                raise CheckpointMismatchError(f"checkpoint {ckpt_path} holds no task state, which this task keeps "
+                                              f"(per-example state). Delete it to train this run from scratch.")
+            task.load_task_state(ckpt["task"])
+    best_step, best_score = _best_of(evaluations, select)
 
     def save(step_done: int) -> None:
         if ckpt_path is None:
@@ -370,8 +446,13 @@ def _train(cfg: EngineConfig, task: TrainingTask, *, run_dir, evaluate, on_progr
             scaler=scaler.state_dict() if scaler.is_enabled() else None, step=step_done, config=cfg.to_dict(),
             dataset=data, rng=_rng_states(data_rng, noise),
             final_losses={k: float(v) for k, v in latest.items()}, evaluations=evaluations,
-            versions=_versions(),
+            versions=_versions(), **({"task": task.task_state()} if has_task_state else {}),
         )
+
+    def save_best(step_done: int, score: float) -> None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(run_dir / BEST_NAME, model=model.state_dict(), step=step_done, score=score,
+                        select=list(select))
 
     # the loop
     bar = tqdm(total=cfg.steps, initial=min(start_step, cfg.steps), disable=not cfg.progress,
@@ -406,6 +487,10 @@ def _train(cfg: EngineConfig, task: TrainingTask, *, run_dir, evaluate, on_progr
                 scores = evaluate(model)
             model.train()
             evaluations.append({"step": done, **{k: float(v) for k, v in scores.items()}})
+            step_now, score_now = _best_of(evaluations, select)
+            if step_now is not None and step_now == done:  # this evaluation is the new best: keep its model
+                best_step, best_score = step_now, score_now
+                save_best(done, score_now)
         if checkpoint_now:
             save(done)
     bar.close()
@@ -416,6 +501,7 @@ def _train(cfg: EngineConfig, task: TrainingTask, *, run_dir, evaluate, on_progr
         model=model, config=cfg, final_losses=final_losses, steps=max(cfg.steps, start_step), start_step=start_step,
         train_seconds=seconds if steps_run else 0.0, steps_per_second=steps_run / seconds if steps_run else 0.0,
         device=str(device), precision=precision, run_dir=run_dir, evaluations=evaluations,
+        best_step=best_step, best_score=best_score,
     )
     if run_dir is not None:
         (run_dir / RESULT_NAME).write_text(json.dumps(result.to_dict(), indent=2))
