@@ -17,7 +17,7 @@ import numpy as np
 from datasets._base import FactorDataset, _to_dtype
 from datasets._registry import view_name
 
-__all__ = ["Downsampled"]
+__all__ = ["Downsampled", "block_mean"]
 
 
 class Downsampled(FactorDataset):
@@ -44,25 +44,29 @@ class Downsampled(FactorDataset):
         return hashlib.sha256(f"{self.base.content_hash}|block-mean|{self.image_shape}".encode()).hexdigest()
 
     def _pool(self, images_u8: np.ndarray) -> np.ndarray:
-        f = self.block
-        if f == 1:
-            return images_u8
-        lead, (c, h, w) = images_u8.shape[:-3], images_u8.shape[-3:]
-        images_u8 = images_u8.reshape(-1, c, h, w)  # batched classes (B1, B2, K) give (B1, B2, C, H, W)
-        b = images_u8.shape[0]
-        # Sum of the f*f strided views: one vectorised add each (numpy's sum over axes (3, 5) of the
-        # reshaped 6D view took 16x longer, more than rendering the batch). Exact integer arithmetic.
-        acc = np.uint16 if f * f * 255 + (f * f) // 2 <= np.iinfo(np.uint16).max else np.uint32
-        total = np.zeros((b, c, h // f, w // f), dtype=acc)
-        for di in range(f):
-            for dj in range(f):
-                total += images_u8[:, :, di::f, dj::f]
-        total += (f * f) // 2
-        total //= f * f
-        return total.astype(np.uint8).reshape(lead + total.shape[1:])  # mean, rounded half up
+        return block_mean(images_u8, self.block)
 
     def _read_uint8(self, indices: np.ndarray) -> np.ndarray:
         return self._pool(self.base.images_at(indices, dtype=np.uint8))
 
     def images_for_factors(self, classes: Any, dtype: Any = np.float32) -> np.ndarray:
         return _to_dtype(self._pool(self.base.images_for_factors(classes, dtype=np.uint8)), dtype)
+
+
+def block_mean(images_u8: np.ndarray, f: int) -> np.ndarray:
+    """The mean of every ``f x f`` pixel block of uint8 images (..., C, H, W), rounded half up, as uint8."""
+    if f == 1:
+        return images_u8
+    lead, (c, h, w) = images_u8.shape[:-3], images_u8.shape[-3:]
+    images_u8 = images_u8.reshape(-1, c, h, w)  # batched classes (B1, B2, K) give (B1, B2, C, H, W)
+    b = images_u8.shape[0]
+    # Sum of the f*f strided views: one vectorised add each (numpy's sum over axes (3, 5) of the
+    # reshaped 6D view took 16x longer, more than rendering the batch). Exact integer arithmetic.
+    acc = np.uint16 if f * f * 255 + (f * f) // 2 <= np.iinfo(np.uint16).max else np.uint32
+    total = np.zeros((b, c, h // f, w // f), dtype=acc)
+    for di in range(f):
+        for dj in range(f):
+            total += images_u8[:, :, di::f, dj::f]
+    total += (f * f) // 2
+    total //= f * f
+    return total.astype(np.uint8).reshape(lead + total.shape[1:])  # mean, rounded half up

@@ -145,3 +145,29 @@ def test_noise_on_an_already_noisy_dataset_keeps_its_true_labels():
     np.testing.assert_array_equal(more.flipped, more.labels != noisy.clean_labels)
     with pytest.raises(ValueError, match=r"n_train must be an integer >= 1 and <= 479999; got 480000"):
         Shapes3DHueNoisy("train", n_train=480_000)
+
+
+def test_twin_validation_split_is_clean_disjoint_and_leaves_train_and_test_unchanged():
+    kw = dict(n_train=500, n_test=100, noise_rate=0.4, noise="symmetric", seed=5)
+    train, test = Shapes3DHueNoisy("train", **kw), Shapes3DHueNoisy("test", **kw)
+    val = Shapes3DHueNoisy("val", n_val=80, **kw)
+    assert len(val) == 80 and not val.flipped.any() and np.array_equal(val.labels, val.clean_labels)
+    assert not set(val.indices) & (set(train.indices) | set(test.indices))
+    np.testing.assert_array_equal(val.clean_labels, val.factors[:, 2])
+    # the draw of train and test does not depend on the validation split's existence or size
+    assert Shapes3DHueNoisy("train", n_val=5, **kw).content_hash == train.content_hash
+    assert Shapes3DHueNoisy("val", n_val=81, **kw).content_hash != val.content_hash
+    with pytest.raises(ValueError, match=r"split must be one of 'train', 'val', 'test'; got 'valid'"):
+        Shapes3DHueNoisy("valid")
+
+
+def test_twin_at_32_pixels_is_the_block_mean_of_the_64_pixel_rendering():
+    kw = dict(n_train=50, n_test=10, seed=1)
+    full, small = Shapes3DHueNoisy("train", **kw), Shapes3DHueNoisy("train", image_size=32, **kw)
+    big = full.images_at([0, 7], np.uint8).astype(np.int64)
+    expected = (big[:, :, 0::2, 0::2] + big[:, :, 1::2, 0::2] + big[:, :, 0::2, 1::2] + big[:, :, 1::2, 1::2] + 2) // 4
+    np.testing.assert_array_equal(small.images_at([0, 7], np.uint8), expected)
+    assert small.image_shape == (3, 32, 32) and small[0][0].shape == (3, 32, 32)
+    assert small.content_hash != full.content_hash and np.array_equal(small.labels, full.labels)
+    with pytest.raises(ValueError, match="image_size must be one of 64, 32, 16, 8"):
+        Shapes3DHueNoisy("train", image_size=48, **kw)
