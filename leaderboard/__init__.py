@@ -7,7 +7,8 @@ Public API (see docs/leaderboard.md):
 * :func:`summarize`, :func:`aggregate_across_datasets`, :func:`compare` -- honest comparisons
   (IQM, stratified bootstrap intervals, rank intervals, probability of improvement).
 * :func:`register_direction`, :func:`direction_of` -- whether higher or lower is better, per metric.
-* :class:`Claim`, :func:`check_claims` -- papers' claims as data; :class:`Verdict` per claim
+* :class:`Claim`, :class:`ValueClaim`, :func:`check_claims` -- papers' claims as data ("A better than
+  B", "A's metric within [low, high]"); :class:`Verdict` per claim
   (``CLAIM_STATUSES``: holds, not shown, contradicted, not run), :func:`format_verdicts`.
 * :func:`format_table` -- text/markdown/csv/json output; :func:`write_html` -- the static page.
 * :func:`ingest_submission`, :func:`load_submitted_latents` -- validated storage of submissions.
@@ -29,7 +30,7 @@ _NAMES = {
     "environment": ("collect_environment",),
     "submission": ("SubmissionError", "ingest_submission", "load_submitted_latents"),
     "summary": ("MIN_SEEDS", "aggregate_across_datasets", "compare", "format_table", "summarize"),
-    "claims": ("Claim", "DatasetVerdict", "Verdict", "check_claims", "format_verdicts", "verdicts_frame"),
+    "claims": ("Claim", "ValueClaim", "DatasetVerdict", "Verdict", "check_claims", "format_verdicts", "verdicts_frame"),
     "html": ("write_html", "render_html"),
     "plots": ("write_plots",),
 }
@@ -60,7 +61,8 @@ __all__ = [
     "Store", "StoreError", "SchemaVersionError", "VersionMixError", "JobResult", "SCHEMA_VERSION", "DEFAULT_DB",
     "summarize", "aggregate_across_datasets", "compare", "format_table", "MIN_SEEDS",
     "register_direction", "direction_of", "HIGHER", "LOWER",
-    "Claim", "Verdict", "DatasetVerdict", "check_claims", "format_verdicts", "verdicts_frame", "CLAIM_STATUSES",
+    "Claim", "ValueClaim", "Verdict", "DatasetVerdict", "check_claims", "format_verdicts", "verdicts_frame",
+    "CLAIM_STATUSES",
     "SubmissionError", "ingest_submission", "load_submitted_latents", "collect_environment",
     "write_html", "render_html", "write_plots",
 ]

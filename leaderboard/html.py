@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .claims import Verdict
+from .claims import ValueClaim, Verdict, _mean_text
 from .directions import arrow
 from .frame import records_to_frame
 from .plots import all_figures, figure_png
@@ -301,15 +301,22 @@ def _claim_badge(status: str) -> str:
 
 
 def _claims_table(verdicts: Sequence[Verdict], tid: str) -> str:
-    """One row per claim: status badge, description (and why), source, per-dataset P(A better) and seeds."""
+    """One row per claim: status badge, description (and why), source, per-dataset P(A better) and seeds
+    (for a value claim: the mean of the runs with its interval, and seeds)."""
     conf = _percent(verdicts[0].confidence) if verdicts[0].confidence else "95%"
+    what = "P(A better)"
+    if any(isinstance(v.claim, ValueClaim) for v in verdicts):
+        what = "P(A better) or, for a value claim, the mean" if any(
+            not isinstance(v.claim, ValueClaim) for v in verdicts) else "mean"
     head = ('<tr><th>status</th><th>claim</th><th>source</th>'
-            f"<th>per dataset: P(A better) [{_e(conf)} CI], seeds A vs B</th></tr>")
+            f"<th>per dataset: {_e(what)} [{_e(conf)} CI], seeds{'' if what == 'mean' else ' A vs B'}</th></tr>")
     rows = []
     for v in verdicts:
         items = []
         for d in v.datasets:
-            if d.p_improve is None:
+            if isinstance(v.claim, ValueClaim):
+                stat = "" if d.n_a == 0 else f" {_mean_text(d.mean, d.ci_low, d.ci_high)}, seeds {d.n_a}"
+            elif d.p_improve is None:
                 stat = ""
             elif d.ci_low is None:
                 stat = f" P(A better) {d.p_improve:.2f} (no interval), seeds {d.n_a} vs {d.n_b}"
@@ -413,7 +420,11 @@ def render_html(records: Iterable[Record], *, title: str = "Disentanglement benc
                 "dataset, a claim <b>holds</b> when the bootstrap interval of P(A better than B) (in the metric's "
                 "direction) lies above 0.5, is <b>contradicted</b> when it lies below 0.5, and is <b>not shown</b> "
                 "otherwise or with too few seeds; <b>not run</b>: A or B has no successful run there. A claim holds "
-                "only if it holds on every dataset.</p>" + _claims_table(claims[key], f"claims-{sid}"))
+                "only if it holds on every dataset."
+                + (" A value claim (a model's metric within bounds) holds when the bootstrap interval of the mean "
+                   "of its runs lies inside the bounds, and is contradicted when it lies entirely outside them."
+                   if any(isinstance(v.claim, ValueClaim) for v in claims[key]) else "")
+                + "</p>" + _claims_table(claims[key], f"claims-{sid}"))
         n_models = len(set(frame["model_label"]))
         n_data = len(set(frame["dataset_label"]))
         sections.append(
