@@ -16,6 +16,7 @@ __all__ = ["Suite", "Profile", "get_suite", "suite_names", "all_suites", "regist
 # name -> module holding its SUITE object
 _REGISTERED: dict[str, str] = {
     "disentanglement": "benchmark.suites.disentanglement",
+    "noisy-labels": "benchmark.suites.noisy_labels",
 }
 _LOADED: dict[str, Suite] = {}
 

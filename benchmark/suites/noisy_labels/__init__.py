@@ -1,12 +1,18 @@
-"""The noisy-label suite (under construction): CE, Dropout, Nested Dropout, Co-teaching, Nested + Co-teaching, ELR
-and ELR+ on Clothing1M, ANIMAL-10N, CIFAR and the offline noisy twin.
+"""The noisy-label suite: CE, Dropout, Nested Dropout, Co-teaching, Nested + Co-teaching, ELR and ELR+ on
+Clothing1M, ANIMAL-10N, CIFAR and the offline noisy twin (``python -m benchmark run --suite noisy-labels``).
 
-* ``losses`` -- the methods' losses and selection rules as plain torch functions: nested dropout's truncation
-  (Chen et al., TNNLS 2022), co-teaching's small-loss exchange (Han et al., NeurIPS 2018), ELR's target estimate
-  and regulariser and ELR+'s mixup, mean teachers and ramped loss (Liu et al., NeurIPS 2020).
-* ``data`` -- the ``DataLoader`` of JPEG datasets: persistent decoding workers, pinned memory, seeded shuffle.
-* ``models`` -- the offline backbone (a small CNN), the feature classifier with dropout or nested truncation,
-  and the nested read-out at every width with the authors' choice of the best one.
-
-Not registered as a suite yet: profiles, trainers, evaluation and the suite itself come next.
+* ``recipes`` -- settings (a dataset with its noise and its selection set) and every method's hyperparameters;
+* ``profiles`` -- smoke, quick (offline, the default) and paper (the authors' recipes), and the claims;
+* ``losses`` -- the methods' losses and selection rules as plain torch functions (nested dropout, co-teaching's
+  small-loss exchange, ELR's targets, ELR+'s mixup and mean teachers);
+* ``backbones``, ``models`` -- torchvision's ResNet and VGG-19-BN trunks and the offline small CNN; the classifier
+  with dropout or nested truncation, and the read-out at every width;
+* ``splits``, ``data`` -- a setting's tensors (train with its noise, selection, test); the JPEG ``DataLoader``;
+* ``training``, ``run`` -- the methods' steps as one engine task; a job's stages and values;
+* ``evaluation``, ``plots`` -- the per-epoch evaluation and the job's records; the curves;
+* ``suite`` -- the :class:`~benchmark.suites.base.Suite` object.
 """
+
+from benchmark.suites.noisy_labels.suite import NoisyLabelSuite
+
+SUITE = NoisyLabelSuite()

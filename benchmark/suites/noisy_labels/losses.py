@@ -135,7 +135,7 @@ def mixup(x: torch.Tensor, targets: torch.Tensor, alpha: float, rng: np.random.G
         return x, targets, 1.0, torch.arange(n)
     lam = float(rng.beta(alpha, alpha))
     lam = max(lam, 1.0 - lam)
-    perm = torch.randperm(n, generator=generator)
+    perm = torch.randperm(n, generator=generator, device=generator.device)
     return lam * x + (1.0 - lam) * x[perm], lam * targets + (1.0 - lam) * targets[perm], lam, perm
 
 

@@ -56,11 +56,13 @@ class FeatureClassifier(nn.Module):
         self.backbone = backbone
         self.classifier = nn.Linear(feature_dim, num_classes, bias=bias)
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.backbone(x)
+    def features(self, x: torch.Tensor, *, hidden_width: int | None = None) -> torch.Tensor:
+        """The penultimate features; ``hidden_width`` truncates a trunk's hidden layer (VGG's first mask)."""
+        return self.backbone(x) if hidden_width is None else self.backbone(x, hidden_width=hidden_width)
 
-    def forward(self, x: torch.Tensor, *, width: int | None = None, dropout: float = 0.0) -> torch.Tensor:
-        z = self.features(x)
+    def forward(self, x: torch.Tensor, *, width: int | None = None, dropout: float = 0.0,
+                hidden_width: int | None = None) -> torch.Tensor:
+        z = self.features(x, hidden_width=hidden_width)
         if width is not None:
             z = nested_truncate(z, width)
         if dropout:
