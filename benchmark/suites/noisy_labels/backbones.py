@@ -185,7 +185,7 @@ class VGGTrunk(_Trunk):
     def forward(self, x: torch.Tensor, hidden_width: int | None = None) -> torch.Tensor:
         h = self.classifier[:3](torch.flatten(self.avgpool(self.features(x)), 1))
         if hidden_width is not None:
-            h = h
+            h = nested_truncate(h, hidden_width)
         return self.classifier[3:](h)
 
 
@@ -247,8 +247,9 @@ def _load_weights(trunk: _Trunk, name: str, path: Path) -> None:
     for key in _DROPPED_KEYS[name]:
         given.pop(key, None)
     own = trunk.state_dict()
-    if name.startswith("cifar_") and "conv1.weight" in given and given["conv1.weight"].shape != own["conv1.weight"].shape:
-        raise ValueError(f"{path} has conv1.weight of shape {tuple(given['conv1.weight'].shape)} (an ImageNet stem) "
+    stem = given.get("conv1.weight")
+    if name.startswith("cifar_") and stem is not None and stem.shape != own["conv1.weight"].shape:
+        raise ValueError(f"{path} has conv1.weight of shape {tuple(stem.shape)} (an ImageNet stem) "
                          f"but {name} has the CIFAR stem {tuple(own['conv1.weight'].shape)}: pretrained weights are "
                          f"not part of the CIFAR recipe (ELR trains from scratch); pass no weights.")
     # Files written before batch norm counted its batches (torchvision's own old .pth) lack num_batches_tracked.
