@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import time
 from pathlib import Path
 
@@ -42,6 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="jobs run at once in a local process pool: an integer, or 'auto' (default): one per CPU core "
                         "when training on the CPU, 1 on a GPU")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--weights", nargs="+", metavar="[BACKBONE=]PATH",
+                   help="torchvision ImageNet state dicts (torch.save(model.state_dict())) for the recipes that start "
+                        "from pretrained weights (noisy-labels, paper profile): resnet18=PATH resnet50=PATH, or one "
+                        "PATH when the run needs one backbone")
     p.set_defaults(func=run)
 
 
@@ -57,8 +62,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--jobs must be 'auto' or an integer >= 1; got {args.jobs!r}.")
     _check_device_and_precision(args.device, args.precision)
     try:
+        options = {}
+        if args.weights:
+            if "weights" not in inspect.signature(suite.plan).parameters:
+                raise UsageError(f"--weights: the {args.suite} suite trains no pretrained backbone; drop the option.")
+            options["weights"] = args.weights
         jobs = suite.plan(profile, datasets=tuple(args.datasets or ()), models=tuple(args.models or ()),
-                          seeds=args.seeds, precision=args.precision)
+                          seeds=args.seeds, precision=args.precision, **options)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     out = writable_folder(args.out, "--out")  # only once the arguments are valid: a typo creates no folder

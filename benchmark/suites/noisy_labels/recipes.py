@@ -50,12 +50,12 @@ def _cifar(n: int, kind: str, rate: int) -> Setting:
 SETTINGS: dict[str, Setting] = {
     s.name: s for s in (
         Setting("twin-sym-40", "shapes3d-hue-noisy", 10,
-                options=(("image_size", 32), ("n_train", 4000), ("n_test", 2000), ("n_val", 1000),
+                options=(("image_size", 32), ("n_train", 2000), ("n_test", 1000), ("n_val", 500),
                          ("noise", "symmetric"), ("noise_rate", 0.4), ("convention", "other")),
                 description="offline twin: 32 px scenes labelled by object hue, 40% symmetric noise (to another "
                             "class), clean validation and test"),
         Setting("twin-asym-40", "shapes3d-hue-noisy", 10,
-                options=(("image_size", 32), ("n_train", 4000), ("n_test", 2000), ("n_val", 1000),
+                options=(("image_size", 32), ("n_train", 2000), ("n_test", 1000), ("n_val", 500),
                          ("noise", "asymmetric"), ("noise_rate", 0.4)),
                 description="offline twin: 32 px, 40% asymmetric noise (even hue c -> c + 1)"),
         Setting("twin-smoke", "shapes3d-hue-noisy", 10,
@@ -89,6 +89,7 @@ class Recipe:
     width: int = 16  # small_cnn only: channels of its first block (features: 4 x width)
     epochs: int = 12
     batch_size: int = 64
+    optimizer: str = "sgd"  # 'sgd' (with momentum) or 'adam' (Han et al.'s co-teaching code)
     lr: float = 0.05
     momentum: float = 0.9
     weight_decay: float = 5e-4

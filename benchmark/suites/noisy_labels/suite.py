@@ -19,6 +19,7 @@ from benchmark.environment import environment
 from benchmark.jobs import CPU_THREADS, Job, PlannedMetric, config_hash
 from benchmark.suites.base import Suite
 from benchmark.suites.noisy_labels import profiles as _profiles
+from benchmark.suites.noisy_labels.backbones import BACKBONES
 from benchmark.suites.noisy_labels.recipes import METHODS, NESTED, SETTINGS, Recipe, setting
 
 __all__ = ["NoisyLabelSuite", "METRICS", "metric_names"]
@@ -78,9 +79,11 @@ class NoisyLabelSuite(Suite):
 
     # -------------------------------------------------------------------------------------------------- plan
     def plan(self, profile: str, *, datasets: tuple[str, ...] = (), models: tuple[str, ...] = (),
-             seeds: int | None = None, precision: str = "auto", weights: str | None = None) -> list[Job]:
-        """The jobs of ``profile`` (its settings are the records' datasets). ``weights``: the ImageNet state dict
-        of the recipes that start from pretrained weights; without it those jobs are refused, with how to get it."""
+             seeds: int | None = None, precision: str = "auto", weights=None) -> list[Job]:
+        """The jobs of ``profile`` (its settings are the records' datasets). ``weights``: the ImageNet state dicts of
+        the recipes that start from pretrained weights, ``["resnet18=PATH", ...]`` or one path when one backbone is
+        needed; without them those jobs are refused, with how to get the files. The path is a run option, not part
+        of the identity."""
         from benchmark.suites.noisy_labels.backbones import weights_hint
         from benchmark.suites.noisy_labels.splits import setting_hash
 
@@ -97,9 +100,14 @@ class NoisyLabelSuite(Suite):
             if not pairs:
                 continue
             needs = sorted({r.backbone for _, r in pairs if r.pretrained})
-            if needs and weights is None:
-                raise ValueError(f"{name}: the {profile} recipes start from ImageNet weights ({', '.join(needs)}), "
-                                 f"which cannot be downloaded here; pass --weights PATH. {weights_hint(needs[0])}")
+            files = _weight_files(weights, needs)
+            for backbone in needs:
+                if backbone not in files:
+                    raise ValueError(f"{name}: the {profile} recipes start from ImageNet weights of {backbone}, which "
+                                     f"this suite cannot download; pass --weights {backbone}=PATH. "
+                                     f"{weights_hint(backbone)}")
+                if not Path(files[backbone]).is_file():
+                    raise ValueError(f"--weights {backbone}={files[backbone]}: no such file. {weights_hint(backbone)}")
             try:
                 data_hash = setting_hash(setting(name))
             except (datasets.DatasetNotFoundError, datasets.DatasetIntegrityError, datasets.DatasetDownloadError,
@@ -110,7 +118,7 @@ class NoisyLabelSuite(Suite):
                 config = {"method": method, "recipe": recipe.to_dict(), "setting": name, "precision": precision}
                 metrics = tuple(PlannedMetric(m, METRICS[m][0], {"selection": _selection(name)})
                                 for m in metric_names(method, noise_known))
-                run_options = {"weights": weights} if recipe.pretrained else {}
+                run_options = {WEIGHTS_FLAG: str(files[recipe.backbone])} if recipe.pretrained else {}
                 for seed in range(n_seeds):
                     jobs.append(Job(suite=self.name, protocol_version=self.protocol_version, profile=profile,
                                     dataset=name, dataset_hash=data_hash, model=method, seed=seed, config=config,
@@ -143,6 +151,28 @@ class NoisyLabelSuite(Suite):
     def run_note(self, profile: str, out: Path) -> str:
         return (f"Curves (accuracy and memorisation per epoch, accuracy against the width K): "
                 f"{Path(out) / 'runs' / profile}/<setting>/<method>/seed<seed>-<job id>/plots/")
+
+
+def _weight_files(weights, needs: list[str]) -> dict[str, str]:
+    """``{backbone: path}`` from ``--weights`` items ``backbone=PATH`` (or one bare PATH for the one backbone
+    needed)."""
+    if not weights:
+        return {}
+    items = [weights] if isinstance(weights, (str, Path)) else list(weights)
+    files, bare = {}, []
+    for item in map(str, items):
+        name, sep, path = item.partition("=")
+        if sep and name in BACKBONES:
+            files[name] = path
+        else:
+            bare.append(item)
+    if bare:
+        if len(bare) > 1 or len(needs) > 1:
+            raise ValueError(f"--weights: name the backbone of each file (resnet18=PATH resnet50=PATH) when the run "
+                             f"needs {', '.join(needs) or 'no pretrained backbone'}; got {' '.join(map(str, items))}.")
+        if needs:
+            files[needs[0]] = bare[0]
+    return files
 
 
 def _selection(name: str) -> str:

@@ -158,8 +158,13 @@ class NoisyLabelTask:
             self.elr.targets = self.elr.targets.to(device)
         for t in self.elr_plus or ():
             t.targets = t.targets.to(device)
-        return {k: torch.optim.SGD([p for p in m.parameters() if p.requires_grad], lr=r.lr, momentum=r.momentum,
-                                   weight_decay=r.weight_decay) for k, m in nets.items()}
+        def make(module: nn.Module) -> torch.optim.Optimizer:
+            params = [p for p in module.parameters() if p.requires_grad]
+            if r.optimizer == "adam":
+                return torch.optim.Adam(params, lr=r.lr, weight_decay=r.weight_decay)
+            return torch.optim.SGD(params, lr=r.lr, momentum=r.momentum, weight_decay=r.weight_decay)
+
+        return {k: make(m) for k, m in nets.items()}
 
     def task_state(self) -> dict[str, Any]:
         state: dict[str, Any] = {"selected": self.selected.clone(), "widths": torch.tensor(self.widths or [0])}
