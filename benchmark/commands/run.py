@@ -105,6 +105,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"\nClaims of the {args.suite} suite at this budget (python -m benchmark claims --suite "
                   f"{args.suite} --profile {profile} --db {db}):")
             print(leaderboard.format_verdicts(verdicts))
+        figures = suite.summary_plots(profile, records, out)
+        if figures:
+            print("\nFigures of this run: " + ", ".join(str(f) for f in figures))
     note = suite.run_note(profile, out)
     if note:
         print(note)

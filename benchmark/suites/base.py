@@ -10,7 +10,8 @@ training task, evaluation, plots, claims) and one object implementing :class:`Su
    ``suite.compute(job, run_dir, device=..., progress=...)`` (in a worker process, or on a cluster) and hands
    the returned :class:`leaderboard.Record` list to the record sink; a job that raises is stored as ``failed``
    records of every planned metric;
-3. at the end, the run's table shows ``suite.headline_metrics`` and the verdicts of ``suite.claims(P)``.
+3. at the end, the run's table shows ``suite.report_metrics()``, the verdicts of ``suite.claims(P)`` and the
+   figures of ``suite.summary_plots(P, records, out)``.
 
 A suite's outline (a complete one, least squares in about twenty lines, with its tests, is
 ``LinearSuite`` in ``tests/benchmark/test_suite_contract.py``; see also ``docs/architecture.md``)::
@@ -141,6 +142,12 @@ class Suite(ABC):
     def report_metrics(self) -> tuple[str, ...]:
         """The metrics of the end-of-run table (the headline metrics by default)."""
         return tuple(self.headline_metrics)
+
+    def summary_plots(self, profile: str, records: list, out: Path) -> list[Path]:
+        """Figures across the jobs of a run (its ``ok`` and failed records), saved under ``out``; the paths.
+
+        The run command calls it after the table and the claims; none by default."""
+        return []
 
     def run_note(self, profile: str, out: Path) -> str:
         """A line printed after a run's table (where its plots are, for example); empty by default."""

@@ -121,8 +121,9 @@ def claims(profile: str) -> list:
         published += [("elr", f"cifar10-sym-{r}", v, 0.0, ELR_SOURCE + " (Table 1)")
                       for r, v in ((20, 91.16), (40, 89.15), (60, 86.12), (80, 73.86))]
         # a published figure without a spread is checked within 1 point
-        return [ValueClaim(model, "test_acc", (setting,), low=value - (spread or 1.0), high=value + (spread or 1.0),
-                           source=source) for model, setting, value, spread, source in published]
+        return [ValueClaim(model, "test_acc", (setting,), low=round(value - (spread or 1.0), 6),
+                           high=round(value + (spread or 1.0), 6), source=source)
+                for model, setting, value, spread, source in published]
     twin = p.datasets
     source_cot = "Han et al. 2018 (Co-teaching); " + NESTED_SOURCE + "; " + ELR_SOURCE
     out = [ValueClaim("ce", "accuracy_drop", twin, low=0.0,

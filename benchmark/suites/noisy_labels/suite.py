@@ -139,6 +139,10 @@ class NoisyLabelSuite(Suite):
                              device=device, progress=progress, on_progress=on_progress,
                              precision=job.config.get("precision", "auto"), cpu_threads=CPU_THREADS,
                              weights=job.run_options.get(WEIGHTS_FLAG))
+        from benchmark.suites.noisy_labels.plots import job_figure
+
+        job_figure(outcome.curves, outcome.components, Path(run_dir) / "plots" / "curves.png",
+                   title=f"{job.dataset} / {job.model} / seed {job.seed}")
         timing = {**outcome.timing, "job_seconds": time.perf_counter() - t0}
         env = environment()
         return [job.record(m, value=outcome.values[m], components=outcome.components.get(m, {}),
@@ -147,6 +151,11 @@ class NoisyLabelSuite(Suite):
     def claims(self, profile: str) -> list:
         self.profile(profile)
         return _profiles.claims(profile)
+
+    def summary_plots(self, profile: str, records: list, out: Path) -> list[Path]:
+        from benchmark.suites.noisy_labels.plots import run_figures
+
+        return run_figures(records, Path(out) / "plots" / self.name / profile)
 
     def run_note(self, profile: str, out: Path) -> str:
         return (f"Curves (accuracy and memorisation per epoch, accuracy against the width K): "
