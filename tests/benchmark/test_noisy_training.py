@@ -16,7 +16,7 @@ from benchmark.suites.noisy_labels.evaluation import (EpochEvaluator, accuracy_b
 from benchmark.suites.noisy_labels.profiles import PROFILES
 from benchmark.suites.noisy_labels.recipes import SETTINGS
 from benchmark.suites.noisy_labels.run import run_method
-from benchmark.suites.noisy_labels.splits import holdout_indices, load_splits
+from benchmark.suites.noisy_labels.splits import holdout_indices, load_splits, read_images
 from benchmark.suites.noisy_labels.training import NoisyLabelTask, Stage, augment, lr_at
 from benchmark.training import EngineConfig, EpochPlan, StepState, train
 
@@ -209,3 +209,28 @@ def test_network_outputs_shapes(data):
     (feats, weight, bias), = network_outputs(model, data.val_images, torch.device("cpu"))
     assert feats.shape == (64, 16) and weight.shape == (10, 16) and bias is None  # nested: bias-free
     assert dataclasses.is_dataclass(RECIPE) and losses.ELR_CLAMP == 1e-4
+
+
+def test_a_streamed_setting_trains_on_the_same_batches_as_in_memory(tmp_path, benchmark_script):
+    """Clothing1M-layout JPEGs decoded batch by batch (0 or 2 workers) give the numbers of the same images held
+    in memory; a class-balanced subset, random crops and normalisation included."""
+    root = benchmark_script("noisy_loader_speed").write_layout(tmp_path, n_images=60, photo_size=40)
+    setting = dataclasses.replace(SETTINGS["clothing1m"], options=(("image_size", 36),))
+    recipe = RECIPE.replace(epochs=2, batch_size=8, crop=32, augment="flip", normalize="imagenet",
+                            balanced_subset=True, subset_per_class=3)
+    streamed = load_splits(setting, root=root)
+    assert streamed.streamed
+    in_memory = dataclasses.replace(
+        streamed, train_images=read_images(streamed.train_images, torch.arange(60)),
+        val_images=read_images(streamed.val_images, torch.arange(60)),
+        test_images=read_images(streamed.test_images, torch.arange(60)))
+    values = []
+    for data, workers, name in ((streamed, 0, "s0"), (streamed, 2, "s2"), (in_memory, 0, "m")):
+        out = run_method("ce", recipe.replace(workers=workers), data, tmp_path / name, seed=0, device="cpu",
+                         progress=False)
+        values.append(out.values)
+    assert values[0] == values[1] == values[2]
+    task = NoisyLabelTask("ce", recipe, streamed, seed=0)
+    counts = np.bincount(streamed.train_labels[task.train_index].numpy(), minlength=14)
+    full = np.bincount(streamed.train_labels.numpy(), minlength=14)
+    np.testing.assert_array_equal(counts, np.minimum(full, 3))  # 3 per class, or all a smaller class has

@@ -24,6 +24,7 @@ from torch import nn
 
 from benchmark.suites.noisy_labels.models import FeatureClassifier, best_width
 from benchmark.suites.noisy_labels.recipes import NESTED
+from benchmark.suites.noisy_labels.splits import read_images
 from benchmark.suites.noisy_labels.training import NoisyLabelTask, to_input
 
 __all__ = ["EpochEvaluator", "network_outputs", "accuracy_by_width", "mislabel_auc", "representation"]
@@ -38,15 +39,34 @@ def _networks(model: nn.Module) -> list[FeatureClassifier]:
     return [model]
 
 
+def _batches(images, prepare, device: torch.device, workers: int):
+    """The evaluation batches of ``images`` (a uint8 tensor, or a dataset decoded by ``workers`` processes), as
+    network inputs."""
+    if isinstance(images, torch.Tensor):
+        for s in range(0, images.shape[0], EVAL_BATCH):
+            yield prepare(images[s:s + EVAL_BATCH], device)
+        return
+    loader = torch.utils.data.DataLoader(images.torch_dataset(dtype=np.uint8), batch_size=EVAL_BATCH,
+                                         num_workers=workers, pin_memory=device.type == "cuda")
+    for batch, _, _ in loader:
+        yield prepare(batch, device)
+
+
 @torch.no_grad()
-def network_outputs(model: nn.Module, images_u8: torch.Tensor, device: torch.device) -> list[tuple]:
-    """Per network: (features (n, D) float32 on the CPU, classifier weight (C, D), bias (C,) or None)."""
+def network_outputs(model: nn.Module, images, device: torch.device, prepare=None, workers: int = 0) -> list[tuple]:
+    """Per network: (features (n, D) float32 on the CPU, classifier weight (C, D), bias (C,) or None).
+
+    ``images``: uint8 tensor or dataset; ``prepare(images_u8, device)`` makes the input (default: [0, 1] floats)."""
+    prepare = prepare or to_input
+    nets = _networks(model)
+    feats: list[list[torch.Tensor]] = [[] for _ in nets]
+    for x in _batches(images, prepare, torch.device(device), workers):  # each batch decoded once for all networks
+        for i, net in enumerate(nets):
+            feats[i].append(net.features(x).float().cpu())
     out = []
-    for net in _networks(model):
-        feats = [net.features(to_input(images_u8[s:s + EVAL_BATCH], device)).float().cpu()
-                 for s in range(0, images_u8.shape[0], EVAL_BATCH)]
+    for net, f in zip(nets, feats):
         bias = None if net.classifier.bias is None else net.classifier.bias.detach().float().cpu()
-        out.append((torch.cat(feats), net.classifier.weight.detach().float().cpu(), bias))
+        out.append((torch.cat(f), net.classifier.weight.detach().float().cpu(), bias))
     return out
 
 
@@ -108,11 +128,14 @@ class EpochEvaluator:
                 index = index[torch.linspace(0, index.numel() - 1, memorisation_sample).long()]
             self.flipped_index = index
 
+    def outputs(self, model: nn.Module, images) -> list[tuple]:
+        return network_outputs(model, images, self.device, self.task.prepare, self.task.recipe.workers)
+
     def __call__(self, model: nn.Module) -> dict[str, float]:
         task, data = self.task, self.task.data
-        val = network_outputs(model, data.val_images, self.device)
+        val = self.outputs(model, data.val_images)
         rd = readout(model, task.method, val, data.val_labels)
-        test = network_outputs(model, data.test_images, self.device)
+        test = self.outputs(model, data.test_images)
         scores = {"val_acc": _accuracy(logits(val, rd.width), data.val_labels),
                   "test_acc": _accuracy(logits(test, rd.width), data.test_labels)}
         if rd.width is not None:
@@ -120,7 +143,7 @@ class EpochEvaluator:
         if task.finetune:  # each network's own best width, for the next epoch's selection
             task.widths = [best_width(accuracy_by_width([o], data.val_labels)) for o in val]
         if self.flipped_index is not None:
-            train = network_outputs(model, data.train_images[self.flipped_index], self.device)
+            train = self.outputs(model, read_images(data.train_images, self.flipped_index))
             pred = logits(train, rd.width).argmax(dim=1)
             scores["memorised"] = float((pred == data.train_labels[self.flipped_index]).double().mean())
             scores["fit_clean"] = float((pred == data.clean_labels[self.flipped_index]).double().mean())

@@ -54,12 +54,15 @@ QUICK_RECIPE = Recipe(backbone="small_cnn", width=16, epochs=16, batch_size=64, 
 # --- the authors' recipes (docs/noisy-labels.md, "Recipes") -------------------------------------------------------
 _CLOTHING_NESTED = Recipe(
     backbone="resnet18", pretrained=True, freeze_bn=True, epochs=30, batch_size=448, lr=0.02, weight_decay=5e-4,
-    warmup_steps=6000, milestones=(5,), gamma=0.1, eta=100.0, dropout=0.3, augment="flip",
+    warmup_steps=6000, milestones=(5,), gamma=0.1, eta=100.0, dropout=0.3, augment="flip", crop=224,
+    normalize="imagenet", balanced_subset=True, workers=8,
     finetune_epochs=30, finetune_lr=0.002, finetune_milestones=(5,), finetune_gamma=0.1, finetune_forget_rate=0.3,
     finetune_freeze_bn=True)
 _CLOTHING_ELR_PLUS = Recipe(
     backbone="resnet50", pretrained=True, epochs=15, batch_size=64, epoch_size=3000, lr=0.002, weight_decay=1e-3,
-    milestones=(7,), gamma=0.1, augment="flip", elr_beta=0.7, elr_lambda=3.0, ema_alpha=0.9999, ema_ramp_steps=0,
+    milestones=(7,), gamma=0.1, augment="flip", crop=224, normalize="clothing1m", balanced_subset=True,
+    subset_per_class=192_000 // 14, workers=8,
+    elr_beta=0.7, elr_lambda=3.0, ema_alpha=0.9999, ema_ramp_steps=0,
     mixup_alpha=1.0, coef_step=0)
 _ANIMAL_NESTED = Recipe(
     backbone="vgg19_bn", epochs=100, batch_size=128, lr=0.1, weight_decay=5e-4, warmup_steps=6000,
@@ -70,7 +73,7 @@ _ANIMAL_NESTED = Recipe(
 
 def _elr_cifar(n: int, kind: str) -> Recipe:
     base = Recipe(backbone="cifar_resnet34", batch_size=128, lr=0.02, momentum=0.9, weight_decay=1e-3,
-                  augment="crop_flip", gamma=0.01)
+                  augment="crop_flip", normalize=f"cifar{n}", gamma=0.01)
     if n == 10 and kind == "sym":
         return base.replace(epochs=120, milestones=(40, 80), elr_beta=0.7, elr_lambda=3.0)
     if n == 10:

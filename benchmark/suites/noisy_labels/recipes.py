@@ -14,11 +14,18 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-__all__ = ["Setting", "Recipe", "SETTINGS", "METHODS", "TWO_NETWORK", "NESTED", "setting"]
+__all__ = ["Setting", "Recipe", "SETTINGS", "METHODS", "TWO_NETWORK", "NESTED", "NORMALIZATION", "setting"]
 
 METHODS = ("ce", "dropout", "nested", "coteaching", "nested_coteaching", "elr", "elr_plus")
 TWO_NETWORK = ("coteaching", "nested_coteaching", "elr_plus")  # predictions: the mean of both networks' logits
 NESTED = ("nested", "nested_coteaching")  # read out at the best width K on validation
+# per-channel (mean, std) of the recipes' input normalisation
+NORMALIZATION = {
+    "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),  # torchvision's pretrained weights (Nested)
+    "clothing1m": ((0.6959, 0.6537, 0.6371), (0.3113, 0.3192, 0.3214)),  # ELR+'s Clothing1M loader
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),  # ELR's CIFAR-10 loader
+    "cifar100": ((0.507, 0.487, 0.441), (0.267, 0.256, 0.276)),  # ELR's CIFAR-100 loader
+}
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,8 @@ class Setting:
     noise: tuple[str, float, str] | None = None
     val: str = "clean"
     description: str = ""
+    splits: tuple[str, str, str] = ("train", "val", "test")  # the dataset's names of its train/val/test splits
+    stream: bool = False  # decode training and evaluation images batch by batch (Clothing1M's million JPEGs)
 
 
 def _cifar(n: int, kind: str, rate: int) -> Setting:
@@ -62,8 +71,9 @@ SETTINGS: dict[str, Setting] = {
                 options=(("image_size", 32), ("n_train", 256), ("n_test", 128), ("n_val", 64),
                          ("noise", "symmetric"), ("noise_rate", 0.4), ("convention", "other")),
                 description="a few hundred twin images: the plumbing only"),
-        Setting("clothing1m", "clothing1m", 14, options=(("image_size", 224),),
-                description="Clothing1M: noisy_train, selection on clean_val, clean_test"),
+        Setting("clothing1m", "clothing1m", 14, options=(("image_size", 256),),
+                splits=("noisy_train", "clean_val", "clean_test"), stream=True,
+                description="Clothing1M at 256 px (crops of 224): noisy_train, selection on clean_val, clean_test"),
         Setting("animal10n", "animal10n", 10, val="test",
                 description="ANIMAL-10N (64 px): selection on the test set as the authors do"),
         *(_cifar(10, "sym", r) for r in (20, 40, 60, 80)),
@@ -99,6 +109,11 @@ class Recipe:
     cosine_restart: int = 0  # > 0: CosineAnnealingWarmRestarts(T_0 epochs, eta_min) instead of milestones
     eta_min: float = 1e-3
     augment: str = "none"  # 'none', 'crop_flip' (pad 4, random crop, horizontal flip), 'flip'
+    crop: int = 0  # > 0: train on random crops of this size (with the flip), evaluate on the centre crop
+    normalize: str = "none"  # per-channel mean/std of NORMALIZATION ('imagenet', 'clothing1m', 'cifar10', ...)
+    balanced_subset: bool = False  # train on a class-balanced random subset, drawn with the stage's seed
+    subset_per_class: int = 0  # its examples per class (at most the class's count); 0: the smallest class count
+    workers: int = 0  # decoding processes of streamed settings (a run option in effect: not in the numbers)
     freeze_bn: bool = False
     pretrained: bool = False  # needs --weights (ImageNet); the Clothing1M recipes
     epoch_size: int | None = None  # batches per epoch, when an epoch is a fixed number of batches

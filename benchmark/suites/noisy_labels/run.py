@@ -14,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.suites.noisy_labels.evaluation import (EpochEvaluator, accuracy_by_width, mislabel_auc,
-                                                      network_outputs, representation)
+from benchmark.suites.noisy_labels.evaluation import EpochEvaluator, accuracy_by_width, mislabel_auc, representation
 from benchmark.suites.noisy_labels.recipes import Recipe
 from benchmark.suites.noisy_labels.splits import Splits
 from benchmark.suites.noisy_labels.training import NoisyLabelTask, Stage, engine_config
@@ -123,14 +122,15 @@ def _values(method: str, task: NoisyLabelTask, result, stage_dir: Path, device: 
     load_best(stage_dir, model)
     model.to(resolve_device(device)).eval()
     width = int(selected["best_k"]) if "best_k" in selected else None
-    outputs = network_outputs(model, data.test_images, resolve_device(device))
+    evaluator = EpochEvaluator(task, resolve_device(device))
+    outputs = evaluator.outputs(model, data.test_images)
     rep = representation(outputs, width)
     values["feature_hoyer"], values["participation_ratio"] = rep["feature_hoyer"], rep["participation_ratio"]
     components["feature_hoyer"] = components["participation_ratio"] = {"feature_dim": rep["feature_dim"],
                                                                       "split": "test"}
     if width is not None:
         values["best_width"] = float(width)
-        val_outputs = network_outputs(model, data.val_images, resolve_device(device))
+        val_outputs = evaluator.outputs(model, data.val_images)
         components["best_width"] = {
             "val_acc_by_width": (accuracy_by_width(val_outputs, data.val_labels) * 100).tolist(),
             "test_acc_by_width": (accuracy_by_width(outputs, data.test_labels) * 100).tolist()}

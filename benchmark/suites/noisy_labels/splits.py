@@ -18,7 +18,8 @@ import torch
 import datasets
 from benchmark.suites.noisy_labels.recipes import Setting
 
-__all__ = ["Splits", "load_splits", "setting_hash", "SELECTIONS", "holdout_indices", "NOISE_SEED"]
+__all__ = ["Splits", "load_splits", "setting_hash", "SELECTIONS", "holdout_indices", "NOISE_SEED", "read_images",
+           "n_images", "balanced_subset"]
 
 NOISE_SEED = 0  # the synthetic noise of a setting is the same for every training seed
 # what selects the model, per setting.val: stored in every record's params
@@ -27,7 +28,8 @@ SELECTIONS = {"clean": "clean_val", "holdout": "clean_holdout", "test": "test_se
 
 @dataclass
 class Splits:
-    """Tensors of one setting (uint8 images (N, C, H, W); int64 labels)."""
+    """One setting's data: images as uint8 tensors (N, C, H, W) in memory, or (streamed settings) the datasets
+    themselves, decoded batch by batch (:func:`read_images`); labels as int64 tensors."""
 
     name: str
     num_classes: int
@@ -47,11 +49,26 @@ class Splits:
     def n_train(self) -> int:
         return int(self.train_labels.shape[0])
 
+    @property
+    def streamed(self) -> bool:
+        return not isinstance(self.train_images, torch.Tensor)
+
 
 def holdout_indices(n: int, fraction: float = 0.1) -> np.ndarray:
     """Evenly spaced indices of ``round(fraction * n)`` examples (Nested's CIFAR convention for a held-out set)."""
     m = max(1, int(round(fraction * n)))
     return np.unique(np.linspace(0, n - 1, m).round().astype(np.int64))
+
+
+def read_images(source, index: torch.Tensor | np.ndarray) -> torch.Tensor:
+    """uint8 images (B, C, H, W) at ``index`` of ``source``: a tensor held in memory, or a dataset decoded now."""
+    if isinstance(source, torch.Tensor):
+        return source[torch.as_tensor(index)]
+    return torch.from_numpy(np.ascontiguousarray(source.images_at(np.asarray(index), np.uint8)))
+
+
+def n_images(source) -> int:
+    return int(source.shape[0]) if isinstance(source, torch.Tensor) else len(source)
 
 
 def _u8(ds, indices=None) -> torch.Tensor:
@@ -77,9 +94,11 @@ def _open(setting: Setting, **load_options):
     """The setting's datasets (train with its noise, test, and the clean validation split if it has one); nothing
     is decoded yet."""
     options = dict(setting.options)
-    train = _noise(datasets.load(setting.dataset, split="train", **options, **load_options), setting)
-    test = datasets.load(setting.dataset, split="test", **options, **load_options)
-    val = datasets.load(setting.dataset, split="val", **options, **load_options) if setting.val == "clean" else None
+    train_split, val_split, test_split = setting.splits
+    train = _noise(datasets.load(setting.dataset, split=train_split, **options, **load_options), setting)
+    test = datasets.load(setting.dataset, split=test_split, **options, **load_options)
+    val = (datasets.load(setting.dataset, split=val_split, **options, **load_options) if setting.val == "clean"
+           else None)
     return train, val, test
 
 
@@ -102,6 +121,17 @@ def load_splits(setting: Setting, **load_options) -> Splits:
     labels = np.asarray(train.labels, dtype=np.int64)
     clean = None if train.clean_labels is None else np.asarray(train.clean_labels, dtype=np.int64)
     flipped = None if train.flipped is None else np.asarray(train.flipped, dtype=bool)
+    if clean is not None and (clean < 0).any():  # true labels known for some examples only (Clothing1M)
+        clean, flipped = None, None
+    if setting.stream:  # decoded batch by batch, by the trainer's loader and the evaluation
+        if setting.val != "clean":
+            raise ValueError(f"{setting.name}: a streamed setting selects on a clean split of its own.")
+        return Splits(name=setting.name, num_classes=setting.num_classes, train_images=train,
+                      train_labels=torch.from_numpy(labels), val_images=val,
+                      val_labels=torch.from_numpy(np.asarray(val.labels, dtype=np.int64)), test_images=test,
+                      test_labels=torch.from_numpy(np.asarray(test.labels, dtype=np.int64)),
+                      selection=SELECTIONS[setting.val], train_hash=_hash(setting, train, test)[0],
+                      identity=_hash(setting, train, test)[1])
     images = _u8(train)
     test_images, test_labels = _u8(test), np.asarray(test.labels, dtype=np.int64)
     if setting.val == "clean":
@@ -121,3 +151,16 @@ def load_splits(setting: Setting, **load_options) -> Splits:
                   test_labels=t(test_labels), selection=SELECTIONS[setting.val], train_hash=train_hash,
                   clean_labels=None if clean is None else t(clean),
                   flipped=None if flipped is None else t(flipped), identity=identity)
+
+
+def balanced_subset(labels: np.ndarray, num_classes: int, per_class: int, seed: int) -> np.ndarray:
+    """Sorted indices of a class-balanced random subset: ``per_class`` examples of every class (0: the smallest
+    class count; a class with fewer gives all it has), drawn with ``default_rng([seed, 4])`` (Nested's
+    ``clothing1M_rand_subset.py``; ELR+'s Clothing1M sampler)."""
+    labels = np.asarray(labels)
+    counts = np.bincount(labels, minlength=num_classes)
+    n = int(counts.min()) if per_class == 0 else int(per_class)
+    rng = np.random.default_rng([int(seed), 4])
+    picked = [rng.choice(np.flatnonzero(labels == c), size=min(n, int(counts[c])), replace=False)
+              for c in range(num_classes) if counts[c]]
+    return np.sort(np.concatenate(picked)).astype(np.int64)

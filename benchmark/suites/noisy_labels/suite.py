@@ -115,10 +115,14 @@ class NoisyLabelSuite(Suite):
                 raise ValueError(f"{name}: {exc}") from None
             noise_known = setting(name).noise is not None or setting(name).dataset == "shapes3d-hue-noisy"
             for method, recipe in pairs:
-                config = {"method": method, "recipe": recipe.to_dict(), "setting": name, "precision": precision}
+                recipe_dict = recipe.to_dict()
+                workers = recipe_dict.pop("workers")  # how images are decoded, not what is computed
+                config = {"method": method, "recipe": recipe_dict, "setting": name, "precision": precision}
                 metrics = tuple(PlannedMetric(m, METRICS[m][0], {"selection": _selection(name)})
                                 for m in metric_names(method, noise_known))
-                run_options = {WEIGHTS_FLAG: str(files[recipe.backbone])} if recipe.pretrained else {}
+                run_options = {"workers": workers}
+                if recipe.pretrained:
+                    run_options[WEIGHTS_FLAG] = str(files[recipe.backbone])
                 for seed in range(n_seeds):
                     jobs.append(Job(suite=self.name, protocol_version=self.protocol_version, profile=profile,
                                     dataset=name, dataset_hash=data_hash, model=method, seed=seed, config=config,
@@ -135,7 +139,8 @@ class NoisyLabelSuite(Suite):
 
         t0 = time.perf_counter()
         data = load_splits(setting(job.dataset))
-        outcome = run_method(job.model, Recipe.from_dict(job.config["recipe"]), data, Path(run_dir), seed=job.seed,
+        recipe = Recipe.from_dict({**job.config["recipe"], "workers": job.run_options.get("workers", 0)})
+        outcome = run_method(job.model, recipe, data, Path(run_dir), seed=job.seed,
                              device=device, progress=progress, on_progress=on_progress,
                              precision=job.config.get("precision", "auto"), cpu_threads=CPU_THREADS,
                              weights=job.run_options.get(WEIGHTS_FLAG))

@@ -33,8 +33,8 @@ from torch import nn
 
 from benchmark.suites.noisy_labels import losses
 from benchmark.suites.noisy_labels.models import FeatureClassifier
-from benchmark.suites.noisy_labels.recipes import NESTED, TWO_NETWORK, Recipe
-from benchmark.suites.noisy_labels.splits import Splits
+from benchmark.suites.noisy_labels.recipes import NESTED, NORMALIZATION, TWO_NETWORK, Recipe
+from benchmark.suites.noisy_labels.splits import Splits, balanced_subset, read_images
 from benchmark.training import EngineConfig, EpochPlan
 
 __all__ = ["NoisyLabelTask", "build_network", "lr_at", "augment", "to_input"]
@@ -69,6 +69,20 @@ def lr_at(step: int, plan: EpochPlan, *, lr: float, milestones=(), gamma: float 
 def to_input(images_u8: torch.Tensor, device: torch.device, memory_format=torch.contiguous_format) -> torch.Tensor:
     """uint8 images -> float in [0, 1] on ``device``."""
     return (images_u8.to(device, non_blocking=True).float() / 255.0).contiguous(memory_format=memory_format)
+
+
+def crop(x: torch.Tensor, size: int, rng: np.random.Generator | None) -> torch.Tensor:
+    """Crops of ``size`` x ``size``: at random offsets drawn from ``rng`` (training), or the centre (``rng`` None)."""
+    n, _, h, w = x.shape
+    if size <= 0 or (h, w) == (size, size):
+        return x
+    if size > min(h, w):
+        raise ValueError(f"crop {size} is larger than the images ({h} x {w}); decode them larger.")
+    if rng is None:
+        top, left = (h - size) // 2, (w - size) // 2
+        return x[:, :, top:top + size, left:left + size]
+    dy, dx = rng.integers(0, h - size + 1, size=n), rng.integers(0, w - size + 1, size=n)
+    return torch.stack([x[i, :, dy[i]:dy[i] + size, dx[i]:dx[i] + size] for i in range(n)])
 
 
 def augment(x: torch.Tensor, kind: str, rng: np.random.Generator) -> torch.Tensor:
@@ -112,7 +126,13 @@ class NoisyLabelTask:
         self.weights = weights
         self.finetune = self.stage.name == "finetune"
         self.two_networks = method in TWO_NETWORK and not (method == "nested_coteaching" and not self.finetune)
-        self.plan = EpochPlan(data.n_train, recipe.batch_size, drop_last=True, epoch_size=recipe.epoch_size)
+        # the examples this stage trains on: all, or a class-balanced subset drawn with its seed (Clothing1M)
+        self.train_index = (torch.from_numpy(balanced_subset(data.train_labels.numpy(), data.num_classes,
+                                                             recipe.subset_per_class, seed))
+                            if recipe.balanced_subset else None)
+        n_examples = data.n_train if self.train_index is None else int(self.train_index.numel())
+        self.plan = EpochPlan(n_examples, recipe.batch_size, drop_last=True, epoch_size=recipe.epoch_size)
+        self._stream, self._stream_step = None, -1  # streamed settings: the loader and the step it yields next
         self.label = f"{method}{'/finetune' if self.finetune else ''} {data.name}"
         n, c = data.n_train, data.num_classes
         self.elr = self.elr_plus = None
@@ -190,10 +210,42 @@ class NoisyLabelTask:
         return lr_at(step, self.plan, lr=r.lr, milestones=r.milestones, gamma=r.gamma, warmup_steps=r.warmup_steps,
                      cosine_restart=r.cosine_restart, eta_min=r.eta_min)
 
+    def prepare(self, images_u8: torch.Tensor, device: torch.device, memory_format=torch.contiguous_format, *,
+                rng: np.random.Generator | None = None) -> torch.Tensor:
+        """uint8 images -> the network's input: floats in [0, 1], cropped (at random with ``rng``, else centred),
+        augmented (with ``rng``), normalised per channel as the recipe says."""
+        x = to_input(images_u8, device)
+        x = crop(x, self.recipe.crop, rng)
+        if rng is not None:
+            x = augment(x, self.recipe.augment, rng)
+        if self.recipe.normalize != "none":
+            mean, std = (torch.tensor(v, device=x.device).view(1, -1, 1, 1)
+                         for v in NORMALIZATION[self.recipe.normalize])
+            x = (x - mean) / std
+        return x.contiguous(memory_format=memory_format)
+
+    def _images(self, state, step: int, index: torch.Tensor) -> torch.Tensor:
+        """The uint8 images of step ``step``'s batch (``index``: dataset indices)."""
+        if not self.data.streamed:
+            return read_images(self.data.train_images, index)
+        if self._stream is None or step != self._stream_step:  # first step of this process, or a jump: (re)start
+            from benchmark.suites.noisy_labels.data import step_loader
+
+            loader = step_loader(self.data.train_images, self.plan, self.seed, step, self.plan.steps(self.epochs),
+                                 index_map=None if self.train_index is None else self.train_index.numpy(),
+                                 workers=self.recipe.workers, device=state.device)
+            self._stream = iter(loader)
+        images, _, got = next(self._stream)
+        self._stream_step = step + 1
+        if not torch.equal(got, index):
+            raise RuntimeError(f"the streamed batch of step {step} is not the planned one; this is a bug.")
+        return images
+
     def _batch(self, state, step: int):
         index = torch.from_numpy(self.plan.batch_indices(step, self.seed))
-        x = to_input(self.data.train_images[index], state.device, state.memory_format)
-        x = augment(x, self.recipe.augment, state.data_rng)
+        if self.train_index is not None:
+            index = self.train_index[index]
+        x = self.prepare(self._images(state, step, index), state.device, state.memory_format, rng=state.data_rng)
         return x, self.data.train_labels[index].to(state.device), index
 
     def _nested_k(self, dim: int, state) -> int:
