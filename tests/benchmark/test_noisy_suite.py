@@ -120,3 +120,18 @@ def test_paper_claims_are_not_run_without_the_data():
 def test_unknown_settings_are_refused_with_the_valid_ones():
     with pytest.raises(ValueError, match=r"its settings: twin-sym-40, twin-asym-40"):
         SUITE.plan("quick", datasets=("cifar11",))
+
+
+def test_show_compare_and_the_html_page_work_for_the_suite(smoke, capsys):
+    out, _, _ = smoke
+    db = str(out / "leaderboard.sqlite")
+    assert main(["leaderboard", "show", "--db", db, "--suite", "noisy-labels", "--metric", "test_acc"]) == 0
+    shown = capsys.readouterr().out
+    assert "nested_coteaching" in shown and "twin-smoke" in shown
+    assert main(["leaderboard", "compare", "elr", "ce", "--db", db, "--suite", "noisy-labels",
+                 "--metric", "test_acc"]) == 0
+    assert "elr" in capsys.readouterr().out
+    page = out / "page.html"
+    assert main(["leaderboard", "html", "--db", db, "--out", str(page)]) == 0
+    html = page.read_text()
+    assert "noisy-labels" in html and "accuracy_drop above 0" in html  # its section, with its value claim

@@ -118,6 +118,9 @@ class NoisyLabelSuite(Suite):
                 recipe_dict = recipe.to_dict()
                 workers = recipe_dict.pop("workers")  # how images are decoded, not what is computed
                 config = {"method": method, "recipe": recipe_dict, "setting": name, "precision": precision}
+                # the leaderboard's model row: the method under this profile's recipes (the recipe of each setting
+                # is in the job's config and identity), so one method is one row across a profile's settings
+                model_hash = config_hash({"method": method, "profile": profile, "precision": precision})
                 metrics = tuple(PlannedMetric(m, METRICS[m][0], {"selection": _selection(name)})
                                 for m in metric_names(method, noise_known))
                 run_options = {"workers": workers}
@@ -126,7 +129,7 @@ class NoisyLabelSuite(Suite):
                 for seed in range(n_seeds):
                     jobs.append(Job(suite=self.name, protocol_version=self.protocol_version, profile=profile,
                                     dataset=name, dataset_hash=data_hash, model=method, seed=seed, config=config,
-                                    model_config_hash=config_hash(config), metrics=metrics, run_options=run_options))
+                                    model_config_hash=model_hash, metrics=metrics, run_options=run_options))
         if not jobs:
             raise ValueError(f"profile {profile!r} has no recipe for {', '.join(methods)} on {', '.join(names)}.")
         return jobs
