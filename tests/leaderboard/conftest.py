@@ -24,6 +24,15 @@ def rec():
     return make_record
 
 
+@pytest.fixture
+def runs(rec):
+    """``runs(model, values, dataset=..., metric=...)``: one ok record per training seed."""
+    def make(model, values, dataset="d1", metric="infom", **kw):
+        return [rec(model=model, model_config_hash=f"cfg-{model}", dataset=dataset, metric=metric, metric_params={},
+                    train_seed=i, value=float(v), **kw) for i, v in enumerate(values)]
+    return make
+
+
 def synthetic_records(n_seeds: int = 5, seed: int = 0) -> list[Record]:
     """4 methods x 2 datasets x 3 metrics; qlae clearly best, beta-vae and beta-tcvae indistinguishable."""
     rng = np.random.default_rng(seed)

@@ -17,15 +17,6 @@ from leaderboard.claims import DatasetVerdict, _claim_status
 SRC = "Hsu et al. 2023, abstract (modularity)"
 
 
-@pytest.fixture
-def runs(rec):
-    """``runs(model, values, dataset=..., metric=...)``: one ok record per training seed."""
-    def make(model, values, dataset="d1", metric="infom", **kw):
-        return [rec(model=model, model_config_hash=f"cfg-{model}", dataset=dataset, metric=metric, metric_params={},
-                    train_seed=i, value=float(v), **kw) for i, v in enumerate(values)]
-    return make
-
-
 GOOD = [0.80, 0.82, 0.85, 0.79, 0.83]
 POOR = [0.50, 0.55, 0.52, 0.49, 0.53]
 NOISE_A = [0.1, 0.3, 0.5, 0.7, 0.9]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html as _html
 import io
 import json
@@ -28,12 +29,9 @@ OLD_OUT = ["claim", "claim_status", "claim_reason", "model", "baseline", "metric
 
 
 @pytest.fixture
-def runs(rec):
-    """``runs(model, values, dataset=..., metric=...)``: one ok record per training seed."""
-    def make(model, values, dataset="twin", metric="accuracy_drop", **kw):
-        return [rec(model=model, model_config_hash=f"cfg-{model}", dataset=dataset, metric=metric, metric_params={},
-                    train_seed=i, value=float(v), **kw) for i, v in enumerate(values)]
-    return make
+def runs(runs):
+    """conftest's ``runs`` with this file's defaults: dataset 'twin', metric 'accuracy_drop'."""
+    return functools.partial(runs, dataset="twin", metric="accuracy_drop")
 
 
 def one(records, claim, **kw):
