@@ -234,3 +234,16 @@ def test_a_streamed_setting_trains_on_the_same_batches_as_in_memory(tmp_path, be
     counts = np.bincount(streamed.train_labels[task.train_index].numpy(), minlength=14)
     full = np.bincount(streamed.train_labels.numpy(), minlength=14)
     np.testing.assert_array_equal(counts, np.minimum(full, 3))  # 3 per class, or all a smaller class has
+
+
+@pytest.mark.parametrize("val, selection", [("holdout", "clean_holdout"), ("noisy_holdout", "noisy_holdout")])
+def test_held_out_selection_sets_keep_clean_or_given_labels(val, selection):
+    setting = dataclasses.replace(SETTINGS["twin-smoke"], val=val)
+    full = load_splits(SETTINGS["twin-smoke"])
+    data = load_splits(setting)
+    held = holdout_indices(256)
+    assert data.selection == selection and data.n_train == 256 - held.size and data.val_labels.numel() == held.size
+    expected = full.clean_labels[held] if val == "holdout" else full.train_labels[held]
+    assert torch.equal(data.val_labels, expected) and torch.equal(data.val_images, full.train_images[held])
+    keep = np.setdiff1d(np.arange(256), held)
+    assert torch.equal(data.train_labels, full.train_labels[keep]) and torch.equal(data.flipped, full.flipped[keep])

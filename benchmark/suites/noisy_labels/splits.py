@@ -23,7 +23,7 @@ __all__ = ["Splits", "load_splits", "setting_hash", "SELECTIONS", "holdout_indic
 
 NOISE_SEED = 0  # the synthetic noise of a setting is the same for every training seed
 # what selects the model, per setting.val: stored in every record's params
-SELECTIONS = {"clean": "clean_val", "holdout": "clean_holdout", "test": "test_set"}
+SELECTIONS = {"clean": "clean_val", "holdout": "clean_holdout", "noisy_holdout": "noisy_holdout", "test": "test_set"}
 
 
 @dataclass
@@ -136,11 +136,13 @@ def load_splits(setting: Setting, **load_options) -> Splits:
     test_images, test_labels = _u8(test), np.asarray(test.labels, dtype=np.int64)
     if setting.val == "clean":
         val_images, val_labels = _u8(val), np.asarray(val.labels, dtype=np.int64)
-    elif setting.val == "holdout":  # held out of the training set with its clean labels; trained on the rest
+    elif setting.val in ("holdout", "noisy_holdout"):  # held out of the training set; trained on the rest
         held = holdout_indices(len(labels))
         keep = np.setdiff1d(np.arange(len(labels)), held)
-        val_images, val_labels = images[torch.from_numpy(held)], clean[held]
-        images, labels, clean = images[torch.from_numpy(keep)], labels[keep], clean[keep]
+        val_labels = clean[held] if setting.val == "holdout" else labels[held]
+        val_images = images[torch.from_numpy(held)]
+        images, labels = images[torch.from_numpy(keep)], labels[keep]
+        clean = None if clean is None else clean[keep]
         flipped = None if flipped is None else flipped[keep]
     else:  # 'test': the authors' selection on the test set (ANIMAL-10N)
         val_images, val_labels = test_images, test_labels
