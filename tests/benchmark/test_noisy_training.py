@@ -247,3 +247,21 @@ def test_held_out_selection_sets_keep_clean_or_given_labels(val, selection):
     assert torch.equal(data.val_labels, expected) and torch.equal(data.val_images, full.train_images[held])
     keep = np.setdiff1d(np.arange(256), held)
     assert torch.equal(data.train_labels, full.train_labels[keep]) and torch.equal(data.flipped, full.flipped[keep])
+
+
+def test_nested_vgg_alternates_between_its_two_masks(data):
+    """On VGG-19-BN the nested step truncates the hidden layer on even steps and the features on odd ones."""
+    recipe = RECIPE.replace(backbone="vgg19_bn", vgg_alternate=True, eta=100.0)
+    task = NoisyLabelTask("nested", recipe, data, seed=0)
+    torch.manual_seed(0)
+    net = task.build_model()
+    state = _state(net, task)
+    even, odd = task._nested_kwargs(net, state, 0), task._nested_kwargs(net, state, 1)
+    assert set(even) == {"hidden_width"} and 1 <= even["hidden_width"] <= 4096
+    assert set(odd) == {"width"} and 1 <= odd["width"] <= 4096
+    assert net.classifier.bias is None and net.classifier.in_features == 4096
+    x = data.train_images[:2].float() / 255
+    net.eval()
+    with torch.no_grad():  # the hidden mask changes the features; the full hidden layer equals no mask
+        assert not torch.equal(net.features(x, hidden_width=3), net.features(x))
+        assert torch.equal(net.features(x, hidden_width=4096), net.features(x))
