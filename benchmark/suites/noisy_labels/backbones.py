@@ -36,11 +36,11 @@ import torch
 from torch import nn
 
 from benchmark.suites.noisy_labels.losses import nested_truncate
+from benchmark.suites.noisy_labels.recipes import BACKBONES
 from benchmark.suites.noisy_labels.models import SmallCNN
 
 __all__ = ["BACKBONES", "build_trunk", "weights_hint", "ResNetTrunk", "VGGTrunk", "SmallCNNTrunk"]
 
-BACKBONES = ("small_cnn", "resnet18", "resnet50", "vgg19_bn", "cifar_resnet18", "cifar_resnet34")
 
 # torchvision constructor of each torchvision trunk, and the keys of the layers the trunk drops.
 _TORCHVISION_ARCH = {"resnet18": "resnet18", "resnet50": "resnet50", "vgg19_bn": "vgg19_bn",

@@ -14,9 +14,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-__all__ = ["Setting", "Recipe", "SETTINGS", "METHODS", "TWO_NETWORK", "NESTED", "NORMALIZATION", "setting"]
+__all__ = ["Setting", "Recipe", "SETTINGS", "METHODS", "BACKBONES", "TWO_NETWORK", "NESTED", "NORMALIZATION",
+           "setting"]
 
 METHODS = ("ce", "dropout", "nested", "coteaching", "nested_coteaching", "elr", "elr_plus")
+BACKBONES = ("small_cnn", "resnet18", "resnet50", "vgg19_bn", "cifar_resnet18", "cifar_resnet34")  # backbones.py
 TWO_NETWORK = ("coteaching", "nested_coteaching", "elr_plus")  # predictions: the mean of both networks' logits
 NESTED = ("nested", "nested_coteaching")  # read out at the best width K on validation
 # per-channel (mean, std) of the recipes' input normalisation

@@ -19,8 +19,7 @@ from benchmark.environment import environment
 from benchmark.jobs import CPU_THREADS, Job, PlannedMetric, config_hash
 from benchmark.suites.base import Suite
 from benchmark.suites.noisy_labels import profiles as _profiles
-from benchmark.suites.noisy_labels.backbones import BACKBONES
-from benchmark.suites.noisy_labels.recipes import METHODS, NESTED, SETTINGS, Recipe, setting
+from benchmark.suites.noisy_labels.recipes import BACKBONES, METHODS, NESTED, SETTINGS, Recipe, setting
 
 __all__ = ["NoisyLabelSuite", "METRICS", "metric_names"]
 
