@@ -23,6 +23,7 @@ from metrics._results import (  # noqa: E402
     PSNRResult,
     SAPResult,
     SparsityResult,
+    EquivarianceErrorResult,
 )
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "BetaVAEResult",
     "SparsityResult",
     "PSNRResult",
+    "EquivarianceErrorResult",
 ]
 
 from metrics.mutual_info import bin_edges, encode_sources, entropy, mutual_info_matrix  # noqa: E402
@@ -54,3 +56,6 @@ from metrics.sap import sap  # noqa: E402
 from metrics.sparsity import sparsity  # noqa: E402
 
 __all__ += ["dci", "sap", "modularity_explicitness", "factor_vae_score", "beta_vae_score", "sparsity", "psnr"]
+from metrics.equivariance import equivariance_error  # noqa: E402
+
+__all__ += ["equivariance_error"]

@@ -28,6 +28,7 @@ __all__ = [
     "BetaVAEResult",
     "SparsityResult",
     "PSNRResult",
+    "EquivarianceErrorResult",
 ]
 
 METRIC_VERSIONS: dict[str, str] = {
@@ -35,6 +36,7 @@ METRIC_VERSIONS: dict[str, str] = {
     # 1.2: InfoE's probes fitted by metrics._logistic (scikit-learn's iterates; sums rounded otherwise: InfoE moves
     # by up to 1e-6 where a probe stops at max_iter unconverged)
     "mig": "1.0",
+    "equivariance_error": "1.0",
     "dci": "1.1",  # 1.1: the default estimator 'gbt' is metrics._gbt (exact splits, sklearn's ties at random)
     "sap": "1.1",  # 1.1: the default solver is 'exact' (metrics._svc), not liblinear stopped at tol=1e-4
     "modularity_explicitness": "1.1",  # 1.1: explicitness' regressions fitted by metrics._logistic (as 1.2 of infomec)
@@ -185,3 +187,12 @@ class PSNRResult(MetricResult):
 
     score: float
     per_image: np.ndarray  # (N,) dB
+
+
+@dataclass(frozen=True)
+class EquivarianceErrorResult(MetricResult):
+    """Relative equivariance error of a map under a group (PER's ``equiv_error``; Kim et al. 2023)."""
+
+    score: float  # mean over samples and group elements, in [0, 1]
+    per_transform: np.ndarray  # (n_transforms,) mean over samples for each sampled group element
+    per_sample: np.ndarray  # (N,) mean over group elements for each sample
