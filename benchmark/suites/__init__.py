@@ -17,6 +17,7 @@ __all__ = ["Suite", "Profile", "get_suite", "suite_names", "all_suites", "regist
 _REGISTERED: dict[str, str] = {
     "disentanglement": "benchmark.suites.disentanglement",
     "noisy-labels": "benchmark.suites.noisy_labels",
+    "equivariance": "benchmark.suites.equivariance",
 }
 _LOADED: dict[str, Suite] = {}
 
