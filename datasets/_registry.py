@@ -22,17 +22,21 @@ def _classes() -> dict[str, type]:
     from datasets.noisy_twin import Shapes3DHueNoisy
     from datasets.procedural import ProceduralDSprites, ProceduralMPI3D, ProceduralShapes3D
     from datasets.shapes3d import Shapes3D
+    from datasets.symmetry_tasks import CosineSimilarity, ModifiedInertia, SE3Distance, SyntheticMotion, WaymoMotion
 
     return {c.name: c for c in (DSprites, Shapes3D, MPI3DToy, MPI3DRealistic, MPI3DReal, MPI3DComplex,
                                 ProceduralDSprites, ProceduralShapes3D, ProceduralMPI3D, Clothing1M, Animal10N,
-                                Shapes3DHueNoisy, CIFAR10, CIFAR100)}
+                                Shapes3DHueNoisy, CIFAR10, CIFAR100, ModifiedInertia, CosineSimilarity, SE3Distance,
+                                SyntheticMotion, WaymoMotion)}
 
 
 NAMES = ("dsprites", "shapes3d", "mpi3d-toy", "mpi3d-realistic", "mpi3d-real", "mpi3d-complex",
          "dsprites-procedural", "shapes3d-procedural", "mpi3d-procedural", "clothing1m", "animal10n",
-         "shapes3d-hue-noisy", "cifar10", "cifar100")
-PROCEDURAL = ("dsprites-procedural", "shapes3d-procedural", "mpi3d-procedural", "shapes3d-hue-noisy")
-ON_REQUEST = ("clothing1m", "animal10n")
+         "shapes3d-hue-noisy", "cifar10", "cifar100", "inertia", "cossim", "se3dist", "motion-synthetic",
+         "waymo-motion")
+PROCEDURAL = ("dsprites-procedural", "shapes3d-procedural", "mpi3d-procedural", "shapes3d-hue-noisy", "inertia",
+              "cossim", "se3dist", "motion-synthetic")
+ON_REQUEST = ("clothing1m", "animal10n", "waymo-motion")
 
 
 _RESOLUTION = re.compile(r"(.+)-(\d+)px")
@@ -100,11 +104,12 @@ def load(name: str, *, root: str | os.PathLike | None = None, download: bool = F
         included); ``in_memory`` (shapes3d); ``split``, ``image_size`` (clothing1m, animal10n); ``split``,
         ``labels`` (cifar10, cifar100: ``"fine"`` or ``"coarse"``);
         ``batch_size`` (procedural); ``n_train``, ``noise``, ``noise_rate``, ``seed``...
-        (shapes3d-hue-noisy).
+        (shapes3d-hue-noisy); ``n``, ``epsilon``, ``seed``... (inertia, cossim, se3dist, motion-synthetic:
+        see :mod:`datasets.symmetry_tasks`); ``files``, ``centre``, ``std`` (waymo-motion).
 
     Returns
     -------
-    FactorDataset or LabelledDataset
+    FactorDataset, LabelledDataset or RegressionTask
     """
     base_name, size = split_resolution(name)
     if size is not None:  # "<name>-<size>px": a block-averaged view of <name>
