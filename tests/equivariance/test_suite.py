@@ -1,0 +1,71 @@
+"""The equivariance suite end to end: the smoke profile from the command line, its records, figures and claims."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import leaderboard
+from benchmark.cli import main
+from benchmark.suites import get_suite
+from benchmark.suites.equivariance.suite import build_group, parse_rep
+
+SUITE = get_suite("equivariance")
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    out = tmp_path_factory.mktemp("equivariance-smoke")
+    code = main(["run", "--suite", "equivariance", "--profile", "smoke", "--out", str(out), "--jobs", "2",
+                 "--device", "cpu", "--no-progress"])
+    with leaderboard.Store(out / "leaderboard.sqlite") as store:
+        records = store.records(suite="equivariance", profile="smoke")
+    return out, code, records
+
+
+def test_smoke_run_stores_every_planned_record_with_the_right_equivariance(smoke):
+    out, code, records = smoke
+    assert code == 0
+    jobs = SUITE.plan("smoke")
+    assert sorted(r.record_id for r in records) == sorted(i for j in jobs for i in j.record_ids())
+    assert all(r.status == "ok" and np.isfinite(r.value) for r in records)
+    by = {(r.model, r.metric): r.value for r in records}
+    # EMLP is equivariant to the group it is built for (float32), the MLP to none
+    assert by[("emlp", "equiv_error:O(3)")] < 1e-5
+    assert by[("emlp_correct", "equiv_error:O(2)@(0,1)")] < 1e-5 < by[("emlp_correct", "equiv_error:O(3)")]
+    assert by[("mlp", "equiv_error:O(2)@(0,1)")] > 1e-3
+    assert ("per", "lambda_contrast") in by and ("mlp", "lambda_contrast") not in by
+    assert by[("per", "lambda:O(3)")] == 0.0  # the largest group's lambda stays 0, as the reference's default
+    trajectory = next(r for r in records if r.metric == "lambda_contrast").components
+    assert len(trajectory["lambdas"]) == 6 and trajectory["groups"][0] == "O(3)"
+    assert (out / "plots" / "equivariance" / "smoke" / "inertia-smoke.png").is_file()
+
+
+def test_a_second_run_trains_nothing(smoke, capsys):
+    out, _, _ = smoke
+    assert main(["run", "--suite", "equivariance", "--profile", "smoke", "--out", str(out), "--jobs", "1",
+                 "--device", "cpu", "--no-progress"]) == 0
+    assert "0 trained, 5 already stored, 0 failed" in capsys.readouterr().out
+
+
+def test_the_quick_and_paper_claims():
+    quick = [c.describe() for c in SUITE.claims("quick")]
+    assert quick == ["per better than rpp on test_mse (lower is better)",
+                     "rpp better than emlp on test_mse (lower is better)",
+                     "per lambda_contrast above 10"]
+    paper = SUITE.claims("paper")
+    assert len(paper) == 7 and {c.datasets for c in paper[3:]} == {("inertia-0",)}
+    verdicts = leaderboard.check_claims([], paper, reps=100)
+    assert {v.status for v in verdicts} == {"not run"}
+
+
+def test_representations_and_groups_by_name():
+    rep = parse_rep("5*Scalar+5*Vector")
+    assert rep.size(3) == 20 and parse_rep("T(2)").size(3) == 9 and parse_rep("3*Vector").size(3) == 9
+    assert build_group("O(2)@(1,2)").name == "O(2)@(1,2)" and build_group("SO(3)+Scaling(3)").d == 3
+    with pytest.raises(ValueError, match="unknown group 'U\\(1\\)'"):
+        build_group("U(1)")
+    with pytest.raises(ValueError, match="cannot read the representation"):
+        parse_rep("5*Spinor")
+    with pytest.raises(ValueError, match="its settings: inertia-0.3"):
+        SUITE.plan("quick", datasets=("inertia-7",))
