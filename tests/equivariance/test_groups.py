@@ -231,12 +231,13 @@ def test_errors():
         G.embedded_O2((0, 1, 2))
     with pytest.raises(ValueError):
         G.Group("bad", 3, np.zeros((2, 2, 2)))
-    with pytest.raises(ValueError, match="rank 3"):
-        V * V * V
+    assert (V * V * V).size(3) == 27  # rank 3 is the largest
+    with pytest.raises(ValueError, match="rank 4"):
+        V * V * V * V
     with pytest.raises(ValueError, match="rank 4"):
         R.T(2) * R.T(1, 1)
     with pytest.raises(ValueError, match="rank"):
-        R.TensorType(3, 0)
+        R.TensorType(4, 0)
     with pytest.raises(ValueError):
         0 * S
     with pytest.raises(ValueError, match="n must be"):

@@ -2,7 +2,7 @@
 
 All four share one architecture (Kim et al., ICML 2023, code ``models/objax_per.py``; Finzi et al. 2021):
 three blocks ``Linear -> BiLinear (+ residual) -> gated nonlinearity`` on a hidden representation
-(:func:`.reps.uniform_rep`: scalars, vectors and rank-2 tensors of about ``ch`` dimensions in all), then a final
+(:func:`.reps.uniform_rep`: tensors of ranks 0 to 3 of about ``ch`` dimensions in all), then a final
 ``Linear`` to the output representation. They differ in the linear layers (:class:`SoftLinear`):
 
 * ``mlp``: unconstrained weights, and plain swish units in place of the gates and the bilinear layer;
@@ -14,10 +14,10 @@ three blocks ``Linear -> BiLinear (+ residual) -> gated nonlinearity`` on a hidd
   (:func:`regularisers`), its gates "RPP gated": :math:`\\sigma(\\text{gate})\\,x + w_g \\odot \\mathrm{swish}(x)`.
 
 The bilinear layer and the gates are the largest group's (equivariant by construction): the gate of each
-non-scalar copy is an extra scalar channel of the linear layer's output; the bilinear layer is EMLP's cheap one, in
-which parts of the input act as linear maps between parts of the input: an invariant scalar as a multiple of the
-identity between copies of one type, a copy of type t as a column from a scalar to a copy of type t, and (for
-orthogonal groups, where V* = V) a rank-2 tensor as a map between vectors.
+non-scalar copy is an extra scalar channel of the linear layer's output; the bilinear layer is EMLP's cheap one
+(:class:`BiLinear`), in which parts of the input act as linear maps between parts of the input. The hidden
+representation has tensors up to rank 3 at width 128 (EMLP's allocation, :func:`hidden_max_rank`): a rank-3 part
+read as a map from vectors to rank-2 tensors is what lets the network form outer products such as r r^T.
 """
 
 from __future__ import annotations
@@ -114,36 +114,37 @@ class GatedNonlinearity(nn.Module):
 
 
 class BiLinear(nn.Module):
-    """EMLP's cheap bilinear layer on a representation (see the module doc): ``0.1 * W(x) x``."""
+    """EMLP's cheap bilinear layer on a representation: ``0.1 * W(x) x``, where each block of W(x), from a copy of
+    type t_in to a copy of type t_out, is a learned combination of the parts of x whose type is that of such maps,
+    t_out (x) t_in*, read as a (size t_out) x (size t_in) matrix. For orthogonal groups (V* = V) that is every part
+    of rank r_out + r_in > 0; otherwise only maps from scalars (a part of type t_out as a column). Equivariant by
+    construction: a part of x transforms exactly as the map it stands for."""
 
     def __init__(self, rep: Rep, d: int, *, orthogonal: bool):
         super().__init__()
         by_type: dict[TensorType, list[int]] = {}
         for offset, t in rep.copies(d):
             by_type.setdefault(t, []).append(offset)
-        self.d = d
-        self.terms = []
+        self.d, self.n = d, rep.size(d)
+        self.terms: list[tuple[TensorType, TensorType, TensorType]] = []
         scalar = TensorType(0, 0)
-        scalars = by_type.get(scalar, [])
-        # (kind, type_out, type_in, type_x): identity between copies of one type, weighted by scalars
-        for t, offsets in by_type.items():
-            if scalars:
-                self.terms.append(("identity", t, t, scalar))
-        # a copy of type t as a column from a scalar to a copy of type t
-        for t in by_type:
-            if t.rank > 0 and scalars:
-                self.terms.append(("column", t, scalar, t))
-        if orthogonal and TensorType(1, 0) in by_type and TensorType(2, 0) in by_type:
-            self.terms.append(("matrix", TensorType(1, 0), TensorType(1, 0), TensorType(2, 0)))
+        for t_out in by_type:
+            for t_in in by_type:
+                if t_in == scalar:
+                    t_x = t_out  # a part of type t_out as a column from a scalar
+                elif orthogonal and t_out.q == 0 and t_in.q == 0:
+                    t_x = TensorType(t_out.rank + t_in.rank, 0) if t_out.rank + t_in.rank <= 3 else None
+                else:
+                    t_x = None
+                if t_x is not None and t_x != scalar and t_x in by_type:
+                    self.terms.append((t_out, t_in, t_x))
         self.weights = nn.ParameterList()
-        for k, (kind, t_out, t_in, t_x) in enumerate(self.terms):
+        for k, (t_out, t_in, t_x) in enumerate(self.terms):
             o, i, x = (torch.tensor(by_type[t], dtype=torch.long) for t in (t_out, t_in, t_x))
             self.register_buffer(f"out{k}", o, persistent=False)
             self.register_buffer(f"in{k}", i, persistent=False)
             self.register_buffer(f"x{k}", x, persistent=False)
-            n = len(o) * len(i) * len(x)
-            self.weights.append(nn.Parameter(torch.randn(len(o), len(i), len(x)) / np.sqrt(max(n, 1) ** (1 / 3))))
-        self.n = rep.size(d)
+            self.weights.append(nn.Parameter(torch.randn(len(o), len(i), len(x)) / np.sqrt(len(i) * len(x))))
 
     def _gather(self, z: torch.Tensor, offsets: torch.Tensor, size: int) -> torch.Tensor:
         index = offsets[:, None] + torch.arange(size, device=z.device)[None, :]
@@ -152,21 +153,20 @@ class BiLinear(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         out = torch.zeros_like(z)
         d = self.d
-        for k, (kind, t_out, t_in, t_x) in enumerate(self.terms):
-            w = self.weights[k]
+        for k, (t_out, t_in, t_x) in enumerate(self.terms):
             o, i, x = getattr(self, f"out{k}"), getattr(self, f"in{k}"), getattr(self, f"x{k}")
-            h = self._gather(z, i, t_in.size(d))  # (B, I, s_in)
-            xs = self._gather(z, x, t_x.size(d))  # (B, K, s_x)
-            if kind == "identity":  # sum_k w[o,i,k] x_k h_i
-                contrib = torch.einsum("oik,bk,bis->bos", w, xs[:, :, 0], h)
-            elif kind == "column":  # sum_k w[o,i,k] x_k (a copy of type t_out) h_i (a scalar)
-                contrib = torch.einsum("oik,bks,bi->bos", w, xs, h[:, :, 0])
-            else:  # a rank-2 copy as a d x d matrix acting on a vector
-                m = xs.reshape(xs.shape[0], xs.shape[1], d, d)
-                contrib = torch.einsum("oik,bkpq,biq->bop", w, m, h)
-            index = (o[:, None] + torch.arange(t_out.size(d), device=z.device)[None, :]).reshape(-1)
+            s_out, s_in = t_out.size(d), t_in.size(d)
+            h = self._gather(z, i, s_in)  # (B, I, s_in)
+            m = self._gather(z, x, t_x.size(d)).reshape(z.shape[0], len(x), s_out, s_in)  # parts as maps
+            contrib = torch.einsum("oik,bkpq,biq->bop", self.weights[k], m, h)
+            index = (o[:, None] + torch.arange(s_out, device=z.device)[None, :]).reshape(-1)
             out = out.index_add(1, index, contrib.reshape(z.shape[0], -1))
         return 0.1 * out
+
+
+def hidden_max_rank(ch: int, d: int) -> int:
+    """EMLP's allocation: the largest rank r <= 3 with r d^r <= ch (width 128 in 3-D: rank 3; width 64: rank 2)."""
+    return max(r for r in range(4) if r == 0 or r * d ** r <= ch)
 
 
 class EquivariantNet(nn.Module):
@@ -179,7 +179,7 @@ class EquivariantNet(nn.Module):
         super().__init__()
         d = group.d
         self.mode, self.group, self.rep_in, self.rep_out = mode, group, rep_in, rep_out
-        hidden = uniform_rep(ch, max_rank=2, d=d)
+        hidden = uniform_rep(ch, max_rank=hidden_max_rank(ch, d), d=d)
         linear_out = gated_rep(hidden, d)
         orthogonal = is_orthogonal(group)
         self.linears = nn.ModuleList()

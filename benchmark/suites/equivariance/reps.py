@@ -56,7 +56,7 @@ from benchmark.suites.equivariance.groups import Group
 __all__ = ["MAX_RANK", "TensorType", "Rep", "Scalar", "Vector", "T", "uniform_rep", "block_basis",
            "LinearProjector", "projector", "equivariant_basis", "clear_caches"]
 
-MAX_RANK = 2
+MAX_RANK = 3  # EMLP's hidden layers use ranks up to 3 at width 128 (r d^r <= ch)
 """The highest tensor rank a :class:`Rep` may hold (the layers need scalars, vectors and rank-2 tensors)."""
 
 NULLSPACE_RTOL = 1e-7

@@ -71,7 +71,7 @@ def _metrics(setting, model: str, has_ood: bool) -> list[tuple[str, dict]]:
     names += [(f"equiv_error:{g}", {"group": g}) for g in setting.groups]
     if model == "per":
         names += [(f"lambda:{g}", {"group": g}) for g in setting.groups]
-        names.append(("lambda_contrast", {"correct": setting.groups[setting.correct]}))
+        names.append(("lambda_contrast", {}))  # the correct group is named in the record's components
     return names
 
 
@@ -180,7 +180,7 @@ class EquivarianceSuite(Suite):
             values[f"lambda:{g_name}"] = lam
         wrong = [lam for j, lam in enumerate(lambdas) if j not in (0, setting.correct)]
         values["lambda_contrast"] = lambdas[setting.correct] / max(max(wrong), 1e-300) if wrong else float("nan")
-        components["lambda_contrast"] = trajectory
+        components["lambda_contrast"] = {**trajectory, "correct": setting.groups[setting.correct]}
         selected_epoch = None if result.best_step is None else result.best_step // steps_per_epoch
         components["test_mse"] = {"selected_epoch": selected_epoch,
                                   "val_mse": [e["val_mse"] for e in result.evaluations],
