@@ -135,3 +135,9 @@ def test_show_compare_and_the_html_page_work_for_the_suite(smoke, capsys):
     assert main(["leaderboard", "html", "--db", db, "--out", str(page)]) == 0
     html = page.read_text()
     assert "noisy-labels" in html and "accuracy_drop above 0" in html  # its section, with its value claim
+
+
+def test_a_setting_whose_files_are_missing_is_refused_before_any_job(tmp_path, monkeypatch):
+    monkeypatch.setenv("BENCHMARK_DATA", str(tmp_path))
+    with pytest.raises(ValueError, match=r"cifar10-sym-40: .*cifar"):
+        SUITE.plan("paper", datasets=("cifar10-sym-40",), models=("elr",))

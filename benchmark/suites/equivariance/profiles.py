@@ -17,7 +17,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from benchmark.suites.base import Profile as BaseProfile
-from benchmark.suites.equivariance.training import MODELS, TrainSettings
+from benchmark.suites.equivariance.config import MODELS, TrainSettings
 
 __all__ = ["NAME", "PROTOCOL_VERSION", "Setting", "SETTINGS", "PROFILES", "DEFAULT_PROFILE", "claims"]
 

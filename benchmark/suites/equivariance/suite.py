@@ -23,7 +23,7 @@ from benchmark.jobs import CPU_THREADS, Job, PlannedMetric, config_hash
 from benchmark.suites.base import Suite
 from benchmark.suites.equivariance import profiles as _profiles
 from benchmark.suites.equivariance.profiles import SETTINGS
-from benchmark.suites.equivariance.training import MODELS, TrainSettings
+from benchmark.suites.equivariance.config import MODELS, TrainSettings
 
 __all__ = ["EquivarianceSuite", "build_group", "parse_rep"]
 

@@ -28,15 +28,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from benchmark.suites.equivariance.config import MODELS, TrainSettings
 from benchmark.suites.equivariance.models import MLP, EquivariantNet, regularisers
 from benchmark.training import EpochPlan
 
 __all__ = ["LambdaTuner", "TrainSettings", "EquivarianceTask", "MODELS"]
-
-# model -> (architecture mode, which candidate group it is built for: 'largest' or 'correct')
-MODELS = {"mlp": ("mlp", None), "emlp": ("emlp", "largest"), "emlp_correct": ("emlp", "correct"),
-          "rpp": ("rpp", "largest"), "per": ("per", "largest")}
-
 
 class LambdaTuner:
     """The reference's one-shot lambda rule (see the module doc); state saved with the run."""
@@ -76,31 +72,6 @@ class LambdaTuner:
         self.calls, self.done = int(state["calls"]), bool(state["done"])
         self.minimum = [float(v) for v in state["minimum"]] or None
         self.trajectory = [list(map(float, row)) for row in state["trajectory"]]
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """The hyperparameters of one run (the reference's defaults per task are in the profiles)."""
-
-    epochs: int = 8000
-    batch_size: int = 500
-    lr: float = 1e-3
-    min_lr: float = 0.0
-    ch: int = 128
-    wd: float = 2e-4
-    gated_wd: float = 1.0
-    rpp_wd: float = 1e-2  # weight decay of RPP's unconstrained path
-    t_adj: int = 2000
-    power: float = 2.0
-    window: int = 100
-    warmup: int = 50
-    select_after: int = 4000  # best-validation selection only after 2 * t_adj epochs, as the reference
-    eval_every: int = 50  # epochs between evaluations
-
-    def to_dict(self) -> dict:
-        import dataclasses
-
-        return dataclasses.asdict(self)
 
 
 @dataclass

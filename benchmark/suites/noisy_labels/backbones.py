@@ -218,8 +218,8 @@ def _first(keys, n: int = 3) -> str:
 
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    expected = (f"the weights file must be a torchvision state dict saved with torch.save(model.state_dict()) "
-                f"(a dict of tensors), not a pickled model or checkpoint")
+    expected = ("the weights file must be a torchvision state dict saved with torch.save(model.state_dict()) "
+                "(a dict of tensors), not a pickled model or checkpoint")
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - garbage bytes and refused pickles raise many types

@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import datasets
 import leaderboard
+from datasets import DatasetDownloadError, DatasetIntegrityError, DatasetNotFoundError
 from benchmark.environment import environment
 from benchmark.jobs import CPU_THREADS, Job, PlannedMetric, config_hash
 from benchmark.suites.base import Suite
@@ -109,8 +109,7 @@ class NoisyLabelSuite(Suite):
                     raise ValueError(f"--weights {backbone}={files[backbone]}: no such file. {weights_hint(backbone)}")
             try:
                 data_hash = setting_hash(setting(name))
-            except (datasets.DatasetNotFoundError, datasets.DatasetIntegrityError, datasets.DatasetDownloadError,
-                    FileNotFoundError) as exc:
+            except (DatasetNotFoundError, DatasetIntegrityError, DatasetDownloadError, FileNotFoundError) as exc:
                 raise ValueError(f"{name}: {exc}") from None
             noise_known = setting(name).noise is not None or setting(name).dataset == "shapes3d-hue-noisy"
             for method, recipe in pairs:
