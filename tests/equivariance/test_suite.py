@@ -69,3 +69,25 @@ def test_representations_and_groups_by_name():
         parse_rep("5*Spinor")
     with pytest.raises(ValueError, match="its settings: inertia-0.3"):
         SUITE.plan("quick", datasets=("inertia-7",))
+
+
+def test_waymo_is_skipped_when_absent_and_refused_when_asked_for(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("BENCHMARK_DATA", str(tmp_path))
+    jobs = SUITE.plan("paper", models=("mlp",), seeds=1)
+    assert "waymo-motion" not in {j.dataset for j in jobs} and "motion-synthetic" in {j.dataset for j in jobs}
+    assert "note: waymo-motion is skipped, its files are absent" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="waymo-motion: .*waymo.com/open"):
+        SUITE.plan("paper", datasets=("waymo-motion",), models=("mlp",))
+
+
+def test_motion_jobs_record_the_average_displacement_error(tmp_path):
+    from benchmark.runner import run_jobs
+
+    jobs = SUITE.plan("smoke", datasets=("motion-synthetic",), models=("mlp",))
+    assert "ade" in jobs[0].metric_names
+    outcomes = run_jobs(jobs, out=tmp_path, db=tmp_path / "lb.sqlite", device="cpu", progress=False)
+    assert [o.status for o in outcomes] == ["ok"]
+    with leaderboard.Store(tmp_path / "lb.sqlite") as store:
+        values = {r.metric: r.value for r in store.records(suite="equivariance")}
+    # the ADE is a mean distance between 3-D points: positive, and at most the root of 3 x the per-coordinate MSE
+    assert 0 < values["ade"] <= np.sqrt(3 * values["test_mse"]) + 1e-6

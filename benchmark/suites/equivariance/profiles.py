@@ -8,7 +8,9 @@ bilinear layers and gates are built for, default lambda 0), ``correct`` the one 
   EMLP-O(3), RPP and PER at width 96, 300 epochs with lambda tuned at epoch 120, 3 seeds; about 15 minutes on 2 CPU
   cores.
 * ``paper``: the reference's hyperparameters (width 128, 8000 epochs, T_adj 2000, p 2 on inertia; 2000 epochs,
-  T_adj 500 on cosine similarity), inertia at epsilon 0 and 0.3 with EMLP about the correct axis too, 5 seeds.
+  T_adj 500 on cosine similarity; width 384, 500 epochs, T_adj 100, p 5 on motion), inertia at epsilon 0 and 0.3,
+  both cosine-similarity variants, SE(3) distance, synthetic motion and (when its files are present) Waymo Open
+  Motion, with EMLP about the correct axis too, 5 seeds.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class Setting:
     lambda_init: tuple[float, ...]
     correct: int  # index of the group the target respects exactly
     description: str = ""
+    optional: bool = False  # files a user supplies: planned when present, skipped (with a note) when absent
+    ade: bool = False  # trajectories: record the average displacement error too
 
 
 SETTINGS = {s.name: s for s in (
@@ -47,6 +51,17 @@ SETTINGS = {s.name: s for s in (
     Setting("cossim-scale", "cossim", (("symmetry", "scale"), ("epsilon", 1.0)),
             ("SO(3)+Scaling(3)", "SO(3)", "Scaling(3)"), (0.0, 0.01, 0.01), 2,
             "cosine similarity with a rotation-breaking term: exactly scale-invariant"),
+    Setting("cossim-so3", "cossim", (("symmetry", "so3"), ("epsilon", 1.0)),
+            ("SO(3)+Scaling(3)", "SO(3)", "Scaling(3)"), (0.0, 0.01, 0.01), 1,
+            "cosine similarity with a scale-breaking term: exactly rotation-invariant"),
+    Setting("se3dist-ball", "se3dist", (("variant", "ball"), ("epsilon", -0.5)), ("SE(3)", "SO(3)h", "T(3)"),
+            (0.0, 1.0, 1.0), 1, "mean distance of 3 points with a translation-breaking term: exactly rotation-"
+                                "invariant (homogeneous coordinates)"),
+    Setting("motion-synthetic", "motion-synthetic", (), INERTIA_GROUPS, (0.0, 0.3, 0.3, 0.3), 1,
+            "projectile tracks under gravity along -z with a ground plane: 6 past points -> 6 future points",
+            ade=True),
+    Setting("waymo-motion", "waymo-motion", (), INERTIA_GROUPS, (0.0, 0.3, 0.3, 0.3), 1,
+            "Waymo Open Motion tracks (files a user supplies)", optional=True, ade=True),
     Setting("inertia-smoke", "inertia", (("epsilon", 0.3), ("axis", 2), ("n", 300), ("n_val", 100), ("n_test", 100),
                                          ("ood_n", 100)), INERTIA_GROUPS, (0.0, 100.0, 100.0, 100.0), 1,
             "300 inertia samples: the plumbing only"),
@@ -67,6 +82,11 @@ _REFERENCE_INERTIA = TrainSettings(epochs=8000, batch_size=500, lr=1e-3, ch=128,
                                    select_after=4000, eval_every=50)
 _REFERENCE_COSSIM = dataclasses.replace(_REFERENCE_INERTIA, epochs=2000, t_adj=500, select_after=1000)
 # quick: width 96 keeps EMLP's rank-3 hidden tensors (r d^r <= ch), 300 epochs with lambda tuned at epoch 120
+# motion (the reference's README): width 384, Adam 2e-4, batch 128, no weight decay, T_adj 100, p 5, 500 epochs
+_REFERENCE_MOTION = TrainSettings(epochs=500, batch_size=128, lr=2e-4, ch=384, wd=0.0, t_adj=100, power=5.0,
+                                  select_after=200, eval_every=10)
+# SE(3) distance: the reference's T_adj 2500 over 10000 epochs (its exponent is unset, so p 2 here)
+_REFERENCE_SE3 = dataclasses.replace(_REFERENCE_INERTIA, epochs=10000, t_adj=2500, select_after=5000)
 _QUICK = TrainSettings(epochs=300, batch_size=500, lr=1e-3, ch=96, wd=2e-4, t_adj=120, power=2.0, window=50,
                        warmup=25, select_after=240, eval_every=20)
 
@@ -80,8 +100,12 @@ PROFILES = {
                      datasets=("inertia-0.3", "cossim-scale"), models=("mlp", "emlp", "rpp", "per"), seeds=3,
                      train=_QUICK),
     "paper": Profile(name="paper", description="the reference's hyperparameters and epochs, 5 seeds",
-                     datasets=("inertia-0.3", "inertia-0", "cossim-scale"), models=tuple(MODELS), seeds=5,
-                     train=_REFERENCE_INERTIA, per_setting=(("cossim-scale", _REFERENCE_COSSIM),)),
+                     datasets=("inertia-0.3", "inertia-0", "cossim-scale", "cossim-so3", "se3dist-ball",
+                               "motion-synthetic", "waymo-motion"), models=tuple(MODELS), seeds=5,
+                     train=_REFERENCE_INERTIA,
+                     per_setting=(("cossim-scale", _REFERENCE_COSSIM), ("cossim-so3", _REFERENCE_COSSIM),
+                                  ("se3dist-ball", _REFERENCE_SE3), ("motion-synthetic", _REFERENCE_MOTION),
+                                  ("waymo-motion", _REFERENCE_MOTION))),
 }
 DEFAULT_PROFILE = "quick"
 SOURCE = "Kim et al. 2023 (ICML), PER"
