@@ -88,11 +88,17 @@ class Suite(ABC):
             raise ValueError(f"profile must be one of {', '.join(map(repr, self.profiles))}; got {name!r}.")
         return self.profiles[name]
 
-    def select(self, profile: Profile, *, datasets=(), models=(), seeds: int | None = None):
+    def select(self, profile: Profile, *, datasets=(), models=(), seeds: int | None = None, known_datasets=None):
         """The (datasets, models, seeds) of a run: the profile's, or the given subsets (each name once).
 
-        Raises ValueError for a model the suite does not have, or fewer than one seed."""
+        Raises ValueError for a model the suite does not have, a dataset outside ``known_datasets`` (a suite whose
+        datasets are settings of its own passes their names), or fewer than one seed."""
         dataset_names = tuple(dict.fromkeys(datasets or profile.datasets))
+        if known_datasets is not None:
+            unknown = [n for n in dataset_names if n not in known_datasets]
+            if unknown:
+                raise ValueError(f"datasets of the {self.name} suite are its settings: {', '.join(known_datasets)}; "
+                                 f"got {', '.join(unknown)}.")
         model_names = tuple(dict.fromkeys(models or profile.models))
         known = (*self.models, *self.reference_models)
         unknown = [m for m in model_names if m not in known]

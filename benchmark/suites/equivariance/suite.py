@@ -107,11 +107,8 @@ class EquivarianceSuite(Suite):
         import datasets as ds_module
 
         p = self.profile(profile)
-        names, model_names, n_seeds = self.select(p, datasets=datasets, models=models, seeds=seeds)
-        unknown = [n for n in names if n not in SETTINGS]
-        if unknown:
-            raise ValueError(f"datasets of the equivariance suite are its settings: {', '.join(SETTINGS)}; got "
-                             f"{', '.join(unknown)}.")
+        names, model_names, n_seeds = self.select(p, datasets=datasets, models=models, seeds=seeds,
+                                             known_datasets=tuple(SETTINGS))
         jobs = []
         for name in names:
             setting = SETTINGS[name]

@@ -87,11 +87,8 @@ class NoisyLabelSuite(Suite):
         from benchmark.suites.noisy_labels.splits import setting_hash
 
         p = self.profile(profile)
-        names, methods, n_seeds = self.select(p, datasets=datasets, models=models, seeds=seeds)
-        unknown = [n for n in names if n not in SETTINGS]
-        if unknown:
-            raise ValueError(f"datasets of the noisy-label suite are its settings: {', '.join(SETTINGS)}; got "
-                             f"{', '.join(unknown)}.")
+        names, methods, n_seeds = self.select(p, datasets=datasets, models=models, seeds=seeds,
+                                             known_datasets=tuple(SETTINGS))
         jobs = []
         for name in names:
             pairs = [(m, p.recipe_for(name, m)) for m in methods]
