@@ -19,7 +19,8 @@ Beyond one model and one loss, the engine carries what noisy-label and semi-supe
 * epochs: :class:`benchmark.training.epochs.EpochPlan` maps steps to epochs and batches (``eval_every`` set to the
   steps of an epoch evaluates after every epoch);
 * model selection: ``train(..., select=("val_acc", "max"))`` keeps the model of the best evaluation so far in
-  ``run_dir/best.pt`` (:func:`load_best`), as trainers that select on a clean validation set do.
+  ``run_dir/best.pt`` (:func:`load_best`), as trainers that select on a clean validation set do; ``patience=n``
+  stops the run once the best evaluation is ``n`` steps old (early stopping; a stopped run stays stopped on resume).
 
 Exactness of resume: a checkpoint holds the unwrapped ``state_dict``, every optimizer state, the step, the
 config, and the states of all random streams (numpy batch sampler, torch noise generator, torch and Python
@@ -82,6 +83,7 @@ class TrainResult:
     evaluations: list[dict[str, float]] = dataclasses.field(default_factory=list)  # {"step": s, **evaluate(model)}
     best_step: int | None = None  # with ``select``: the step of the best evaluation (its model is in best.pt)
     best_score: float | None = None
+    stopped_early: bool = False  # with ``patience``: the run stopped before ``config.steps``
 
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "model"}
@@ -328,7 +330,7 @@ def save_checkpoint(path: Path, **contents: Any) -> None:
 def train(cfg: EngineConfig, task: TrainingTask, *, run_dir: str | Path | None = None,
           evaluate: Callable[[torch.nn.Module], dict[str, float]] | None = None,
           on_progress: Callable[[int, int, float], None] | None = None,
-          select: tuple[str, str] | None = None) -> TrainResult:
+          select: tuple[str, str] | None = None, patience: int | None = None) -> TrainResult:
     """Train ``task``'s model for ``cfg.steps`` steps; resume from ``run_dir`` if it holds a checkpoint.
 
     Parameters
@@ -351,6 +353,9 @@ def train(cfg: EngineConfig, task: TrainingTask, *, run_dir: str | Path | None =
     select : (name, 'max' or 'min'), optional
         Keep the model of the best evaluation so far (by ``evaluate``'s ``name``; the first best wins ties) in
         ``run_dir/best.pt``; :func:`load_best` loads it. Needs ``evaluate`` and ``run_dir``.
+    patience : int, optional
+        With ``select``: stop after the evaluation at which the best one is at least ``patience`` steps old (no
+        evaluation scores finite yet: no stop). The checkpoint records the stop, so a resumed run stays stopped.
 
     Returns
     -------
@@ -371,13 +376,18 @@ def train(cfg: EngineConfig, task: TrainingTask, *, run_dir: str | Path | None =
     if cfg.cpu_threads:
         torch.set_num_threads(cfg.cpu_threads)
     try:
+        if patience is not None and (select is None or isinstance(patience, bool) or not isinstance(patience, int)
+                                     or patience < 1):
+            raise ValueError(f"patience must be an integer >= 1 (steps), with select; got {patience!r}"
+                             f"{' and no select' if select is None else ''}.")
         return _train(cfg, task, run_dir=run_dir, evaluate=evaluate, on_progress=on_progress,
-                      select=_check_select(select))
+                      select=_check_select(select), patience=patience)
     finally:
         torch.set_num_threads(threads_before)
 
 
-def _train(cfg: EngineConfig, task: TrainingTask, *, run_dir, evaluate, on_progress=None, select=None) -> TrainResult:
+def _train(cfg: EngineConfig, task: TrainingTask, *, run_dir, evaluate, on_progress=None, select=None,
+           patience=None) -> TrainResult:
     """The body of :func:`train` (which sets and restores the CPU thread count around it)."""
     device = resolve_device(cfg.device)
     precision = resolve_precision(cfg.precision, device)
@@ -410,7 +420,7 @@ def _train(cfg: EngineConfig, task: TrainingTask, *, run_dir, evaluate, on_progr
     data = task.data_identity()
 
     # resume
-    start_step, final_losses, evaluations = 0, {}, []
+    start_step, final_losses, evaluations, stopped = 0, {}, [], False
     latest: dict[str, torch.Tensor] = {}  # newest value of every loss part (GAN generator parts are not every step)
     if run_dir is not None and run_dir.exists() and not run_dir.is_dir():
         raise NotADirectoryError(f"run_dir {run_dir} is a file; pass a folder for the checkpoints.")
@@ -430,6 +440,7 @@ def _train(cfg: EngineConfig, task: TrainingTask, *, run_dir, evaluate, on_progr
         _set_rng_states(ckpt["rng"], data_rng, noise, seed=cfg.seed, step=start_step)
         latest = {k: torch.tensor(v) for k, v in final_losses.items()}
         evaluations = list(ckpt.get("evaluations", []))
+        stopped = bool(ckpt.get("stopped", False))
         if has_task_state:
             if "task" not in ckpt:
                 raise CheckpointMismatchError(f"checkpoint {ckpt_path} holds no task state, which this task keeps "
@@ -446,7 +457,7 @@ def _train(cfg: EngineConfig, task: TrainingTask, *, run_dir, evaluate, on_progr
             scaler=scaler.state_dict() if scaler.is_enabled() else None, step=step_done, config=cfg.to_dict(),
             dataset=data, rng=_rng_states(data_rng, noise),
             final_losses={k: float(v) for k, v in latest.items()}, evaluations=evaluations,
-            versions=_versions(), **({"task": task.task_state()} if has_task_state else {}),
+            versions=_versions(), stopped=stopped, **({"task": task.task_state()} if has_task_state else {}),
         )
 
     def save_best(step_done: int, score: float) -> None:
@@ -458,9 +469,10 @@ def _train(cfg: EngineConfig, task: TrainingTask, *, run_dir, evaluate, on_progr
     bar = tqdm(total=cfg.steps, initial=min(start_step, cfg.steps), disable=not cfg.progress,
                desc=f"train {task.label}", unit="step", dynamic_ncols=True)
     t0 = time.perf_counter()
-    for step in range(start_step, cfg.steps):
+    last = start_step
+    for step in range(start_step, cfg.steps if not stopped else start_step):
         latest.update(task.step(step_state, step))
-        done = step + 1
+        done = last = step + 1
         checkpoint_now = (cfg.checkpoint_every and done % cfg.checkpoint_every == 0) or done == cfg.steps
         if done % cfg.log_every == 0 or checkpoint_now:  # never checkpoint a diverged model
             final_losses = {k: float(v) for k, v in latest.items()}  # empty while fp16 skips every step
@@ -491,14 +503,19 @@ def _train(cfg: EngineConfig, task: TrainingTask, *, run_dir, evaluate, on_progr
             if step_now is not None and step_now == done:  # this evaluation is the new best: keep its model
                 best_step, best_score = step_now, score_now
                 save_best(done, score_now)
+            if patience and best_step is not None and done - best_step >= patience and done < cfg.steps:
+                stopped = True  # early stopping: saved now, so that a resumed run stays stopped
+                save(done)
+                break
         if checkpoint_now:
             save(done)
     bar.close()
     seconds = time.perf_counter() - t0
 
-    steps_run = max(cfg.steps - start_step, 0)
+    steps_run = max(last - start_step, 0)
     result = TrainResult(
-        model=model, config=cfg, final_losses=final_losses, steps=max(cfg.steps, start_step), start_step=start_step,
+        model=model, config=cfg, final_losses=final_losses, steps=last if stopped else max(cfg.steps, start_step),
+        start_step=start_step, stopped_early=stopped,
         train_seconds=seconds if steps_run else 0.0, steps_per_second=steps_run / seconds if steps_run else 0.0,
         device=str(device), precision=precision, run_dir=run_dir, evaluations=evaluations,
         best_step=best_step, best_score=best_score,

@@ -155,3 +155,16 @@ def test_select_errors_are_clear(tmp_path):
         train(_cfg(5), TwoNetTask(), run_dir=tmp_path / "b", evaluate=_evaluate(task), select=("acc", "max"))
     with pytest.raises(CheckpointMismatchError, match="does not exist"):
         load_best(tmp_path / "nowhere", task.build_model())
+
+
+def test_patience_stops_the_run_and_a_resumed_run_stays_stopped(tmp_path):
+    task = TwoNetTask()  # the gap to 0.6 is smallest at step 15 (evaluations every 5 steps)
+    result = train(_cfg(40), task, run_dir=tmp_path, evaluate=_evaluate(task), select=("gap", "min"), patience=10)
+    assert result.stopped_early and result.steps == 25 and result.best_step == 15
+    assert [e["step"] for e in result.evaluations] == [5, 10, 15, 20, 25]
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 25
+    again = TwoNetTask()
+    resumed = train(_cfg(40), again, run_dir=tmp_path, evaluate=_evaluate(again), select=("gap", "min"), patience=10)
+    assert resumed.stopped_early and resumed.steps == 25 and resumed.start_step == 25 and resumed.train_seconds == 0
+    with pytest.raises(ValueError, match="patience must be an integer >= 1"):
+        train(_cfg(5), TwoNetTask(), run_dir=tmp_path / "p", evaluate=_evaluate(task), patience=3)

@@ -29,7 +29,9 @@ class TrainSettings:
     window: int = 100
     warmup: int = 50
     select_after: int = 4000  # best-validation selection only after 2 * t_adj epochs, as the reference
-    eval_every: int = 50  # epochs between evaluations
+    patience: int = 50  # epochs without a better validation MSE (after select_after) that stop the run; 0: never
+    eval_every: int = 1  # epochs between evaluations (the reference: every epoch)
+    checkpoint_every: int = 50  # epochs between checkpoints
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -79,22 +79,22 @@ class Profile(BaseProfile):
 
 
 _REFERENCE_INERTIA = TrainSettings(epochs=8000, batch_size=500, lr=1e-3, ch=128, wd=2e-4, t_adj=2000, power=2.0,
-                                   select_after=4000, eval_every=50)
+                                   select_after=4000, patience=50, eval_every=1)
 _REFERENCE_COSSIM = dataclasses.replace(_REFERENCE_INERTIA, epochs=2000, t_adj=500, select_after=1000)
 # quick: width 96 keeps EMLP's rank-3 hidden tensors (r d^r <= ch), 300 epochs with lambda tuned at epoch 120
 # motion (the reference's README): width 384, Adam 2e-4, batch 128, no weight decay, T_adj 100, p 5, 500 epochs
 _REFERENCE_MOTION = TrainSettings(epochs=500, batch_size=128, lr=2e-4, ch=384, wd=0.0, t_adj=100, power=5.0,
-                                  select_after=200, eval_every=10)
+                                  select_after=200, patience=50, eval_every=1, checkpoint_every=10)
 # SE(3) distance: the reference's T_adj 2500 over 10000 epochs (its exponent is unset, so p 2 here)
 _REFERENCE_SE3 = dataclasses.replace(_REFERENCE_INERTIA, epochs=10000, t_adj=2500, select_after=5000)
 _QUICK = TrainSettings(epochs=300, batch_size=500, lr=1e-3, ch=96, wd=2e-4, t_adj=120, power=2.0, window=50,
-                       warmup=25, select_after=240, eval_every=20)
+                       warmup=25, select_after=240, patience=0, eval_every=20, checkpoint_every=20)
 
 PROFILES = {
     "smoke": Profile(name="smoke", description="seconds on a CPU: every model a few epochs on 300 inertia samples",
                      datasets=("inertia-smoke",), models=tuple(MODELS), seeds=1, n_transforms=3,
                      train=TrainSettings(epochs=6, batch_size=100, ch=16, t_adj=4, window=3, warmup=1, select_after=4,
-                                         eval_every=2)),
+                                         patience=0, eval_every=2, checkpoint_every=2)),
     "quick": Profile(name="quick", description="about 15 minutes on 2 CPU cores: inertia (epsilon 0.3) and cosine "
                                                "similarity, MLP, EMLP-O(3), RPP and PER, 3 seeds",
                      datasets=("inertia-0.3", "cossim-scale"), models=("mlp", "emlp", "rpp", "per"), seeds=3,

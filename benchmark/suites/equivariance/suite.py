@@ -165,11 +165,11 @@ class EquivarianceSuite(Suite):
             return out
 
         cfg = EngineConfig(steps=task.steps, seed=job.seed, device=device, cpu_threads=CPU_THREADS,
-                           precision="fp32", checkpoint_every=s.eval_every * steps_per_epoch,
+                           precision="fp32", checkpoint_every=s.checkpoint_every * steps_per_epoch,
                            eval_every=s.eval_every * steps_per_epoch, log_every=steps_per_epoch, progress=progress)
         t0 = time.perf_counter()
         result = train(cfg, task, run_dir=run_dir, evaluate=evaluate, on_progress=on_progress,
-                       select=("select_mse", "min"))
+                       select=("select_mse", "min"), patience=s.patience * steps_per_epoch or None)
         model = task.build_model().to(dev)
         if result.best_step is not None:
             load_best(run_dir, model)
@@ -202,6 +202,7 @@ class EquivarianceSuite(Suite):
         components["test_mse"] = {"selected_epoch": selected_epoch,
                                   "val_mse": [e["val_mse"] for e in result.evaluations],
                                   "epochs": [e["step"] // steps_per_epoch for e in result.evaluations]}
+        components["test_mse"]["stopped_at_epoch"] = result.steps // steps_per_epoch if result.stopped_early else None
         timing = {"train_seconds": result.train_seconds, "steps_per_second": result.steps_per_second,
                   "job_seconds": time.perf_counter() - t0, "device": result.device}
         env = environment()
