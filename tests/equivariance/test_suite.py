@@ -91,3 +91,13 @@ def test_motion_jobs_record_the_average_displacement_error(tmp_path):
         values = {r.metric: r.value for r in store.records(suite="equivariance")}
     # the ADE is a mean distance between 3-D points: positive, and at most the root of 3 x the per-coordinate MSE
     assert 0 < values["ade"] <= np.sqrt(3 * values["test_mse"]) + 1e-6
+
+
+def test_show_and_the_html_page_work_for_the_suite(smoke, capsys):
+    out, _, _ = smoke
+    db = str(out / "leaderboard.sqlite")
+    assert main(["leaderboard", "show", "--db", db, "--suite", "equivariance", "--metric", "test_mse"]) == 0
+    assert "inertia-smoke" in capsys.readouterr().out
+    page = out / "page.html"
+    assert main(["leaderboard", "html", "--db", db, "--out", str(page)]) == 0
+    assert "equivariance" in page.read_text()
