@@ -106,3 +106,24 @@ def test_models_train_and_move_between_devices_without_errors(mode):
     loss = torch.nn.functional.mse_loss(net(x), y)
     loss.backward()
     assert all(p.grad is not None for p in net.parameters() if p.requires_grad and p.dim() > 0) or mode == "emlp"
+
+
+def test_per_halfsoft_init_starts_halfway_into_the_largest_groups_subspace():
+    import dataclasses
+
+    from benchmark.suites.equivariance.config import TrainSettings
+    from benchmark.suites.equivariance.training import Data, EquivarianceTask
+
+    groups = [O(3), embedded_O2((0, 1))]
+    data = Data(torch.zeros(10, 20), torch.zeros(10, 9))
+    kw = dict(data=data, groups=groups, lambda_init=(0, 1), correct=1, rep_in=INERTIA_IN, rep_out=INERTIA_OUT,
+              seed=0, label="t")
+    settings = TrainSettings(ch=16)
+    torch.manual_seed(0)
+    plain = EquivarianceTask("per", settings, **kw).build_model()
+    torch.manual_seed(0)
+    half = EquivarianceTask("per", dataclasses.replace(settings, per_init="halfsoft"), **kw).build_model()
+    r_plain, r_half = regularisers(plain, groups[:1]), regularisers(half, groups[:1])
+    assert float(r_half) == pytest.approx(float(r_plain) / 4, rel=1e-4)  # half the residual: a quarter of R
+    with pytest.raises(ValueError, match="per_init must be"):
+        EquivarianceTask("per", dataclasses.replace(settings, per_init="full"), **kw).build_model()

@@ -30,6 +30,8 @@ class TrainSettings:
     warmup: int = 50
     select_after: int = 4000  # best-validation selection only after 2 * t_adj epochs, as the reference
     patience: int = 50  # epochs without a better validation MSE (after select_after) that stop the run; 0: never
+    per_init: str = "plain"  # PER's initial weights: 'plain', or 'halfsoft' (W <- P0 W / 2 + W / 2, the reference's
+    # rpp_init for motion: halfway into the largest group's subspace)
     eval_every: int = 1  # epochs between evaluations (the reference: every epoch)
     checkpoint_every: int = 50  # epochs between checkpoints
 

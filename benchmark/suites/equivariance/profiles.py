@@ -82,9 +82,11 @@ _REFERENCE_INERTIA = TrainSettings(epochs=8000, batch_size=500, lr=1e-3, ch=128,
                                    select_after=4000, patience=50, eval_every=1)
 _REFERENCE_COSSIM = dataclasses.replace(_REFERENCE_INERTIA, epochs=2000, t_adj=500, select_after=1000)
 # quick: width 96 keeps EMLP's rank-3 hidden tensors (r d^r <= ch), 300 epochs with lambda tuned at epoch 120
-# motion (the reference's README): width 384, Adam 2e-4, batch 128, no weight decay, T_adj 100, p 5, 500 epochs
+# motion (the reference's README): width 384, Adam 2e-4, batch 128, no weight decay, T_adj 100, p 5, 500 epochs,
+# PER started halfway into the largest group's subspace (rpp_init=halfsoft)
 _REFERENCE_MOTION = TrainSettings(epochs=500, batch_size=128, lr=2e-4, ch=384, wd=0.0, t_adj=100, power=5.0,
-                                  select_after=200, patience=50, eval_every=1, checkpoint_every=10)
+                                  select_after=200, patience=50, eval_every=1, checkpoint_every=10,
+                                  per_init="halfsoft")
 # SE(3) distance: the reference's T_adj 2500 over 10000 epochs (its exponent is unset, so p 2 here)
 _REFERENCE_SE3 = dataclasses.replace(_REFERENCE_INERTIA, epochs=10000, t_adj=2500, select_after=5000)
 _QUICK = TrainSettings(epochs=300, batch_size=500, lr=1e-3, ch=96, wd=2e-4, t_adj=120, power=2.0, window=50,

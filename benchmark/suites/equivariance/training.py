@@ -30,6 +30,7 @@ from torch import nn
 
 from benchmark.suites.equivariance.config import MODELS, TrainSettings
 from benchmark.suites.equivariance.models import MLP, EquivariantNet, regularisers
+from benchmark.suites.equivariance.reps import projector
 from benchmark.training import EpochPlan
 
 __all__ = ["LambdaTuner", "TrainSettings", "EquivarianceTask", "MODELS"]
@@ -109,7 +110,16 @@ class EquivarianceTask:
         if mode == "mlp":
             return MLP(self.rep_in.size(self.groups[0].d), self.rep_out.size(self.groups[0].d), ch=self.s.ch)
         group = self.groups[0] if which == "largest" else self.groups[self.correct]
-        return EquivariantNet(group, self.rep_in, self.rep_out, ch=self.s.ch, mode=mode)
+        net = EquivariantNet(group, self.rep_in, self.rep_out, ch=self.s.ch, mode=mode)
+        if mode == "per" and self.s.per_init == "halfsoft":  # halfway into the largest group's subspace
+            with torch.no_grad():
+                for layer in net.linear_layers():
+                    p = projector(group, layer.rep_in, layer.rep_out)
+                    layer.weight.copy_(0.5 * p.project_weight(layer.weight) + 0.5 * layer.weight)
+                    layer.bias.copy_(0.5 * p.project_bias(layer.bias) + 0.5 * layer.bias)
+        elif self.s.per_init not in ("plain", "halfsoft"):
+            raise ValueError(f"per_init must be 'plain' or 'halfsoft'; got {self.s.per_init!r}.")
+        return net
 
     def make_optimizers(self, model: nn.Module, device: torch.device) -> dict[str, torch.optim.Optimizer]:
         return {"model": torch.optim.Adam(model.parameters(), lr=self.s.lr)}
