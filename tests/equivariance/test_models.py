@@ -123,7 +123,7 @@ def test_per_halfsoft_init_starts_halfway_into_the_largest_groups_subspace():
     plain = EquivarianceTask("per", settings, **kw).build_model()
     torch.manual_seed(0)
     half = EquivarianceTask("per", dataclasses.replace(settings, per_init="halfsoft"), **kw).build_model()
-    r_plain, r_half = regularisers(plain, groups[:1]), regularisers(half, groups[:1])
+    r_plain, r_half = regularisers(plain, groups[:1]).detach(), regularisers(half, groups[:1]).detach()
     assert float(r_half) == pytest.approx(float(r_plain) / 4, rel=1e-4)  # half the residual: a quarter of R
     with pytest.raises(ValueError, match="per_init must be"):
         EquivarianceTask("per", dataclasses.replace(settings, per_init="full"), **kw).build_model()
