@@ -24,6 +24,8 @@ from metrics._results import (  # noqa: E402
     SAPResult,
     SparsityResult,
     EquivarianceErrorResult,
+    DirectionScoresResult,
+    FrechetResult,
 )
 
 __all__ = [
@@ -39,6 +41,8 @@ __all__ = [
     "SparsityResult",
     "PSNRResult",
     "EquivarianceErrorResult",
+    "DirectionScoresResult",
+    "FrechetResult",
 ]
 
 from metrics.mutual_info import bin_edges, encode_sources, entropy, mutual_info_matrix  # noqa: E402
@@ -59,3 +63,7 @@ __all__ += ["dci", "sap", "modularity_explicitness", "factor_vae_score", "beta_v
 from metrics.equivariance import equivariance_error  # noqa: E402
 
 __all__ += ["equivariance_error"]
+from metrics.directions import direction_factor_scores  # noqa: E402
+from metrics.frechet import feature_statistics, frechet_distance, frechet_distance_from_stats  # noqa: E402
+
+__all__ += ["direction_factor_scores", "frechet_distance", "frechet_distance_from_stats", "feature_statistics"]

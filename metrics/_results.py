@@ -29,6 +29,8 @@ __all__ = [
     "SparsityResult",
     "PSNRResult",
     "EquivarianceErrorResult",
+    "DirectionScoresResult",
+    "FrechetResult",
 ]
 
 METRIC_VERSIONS: dict[str, str] = {
@@ -44,6 +46,8 @@ METRIC_VERSIONS: dict[str, str] = {
     "beta_vae_score": "1.0",
     "sparsity": "1.0",
     "psnr": "1.0",
+    "direction_factor_scores": "1.0",
+    "frechet_distance": "1.0",
 }
 
 
@@ -196,3 +200,27 @@ class EquivarianceErrorResult(MetricResult):
     score: float  # mean over samples and group elements, in [0, 1]
     per_transform: np.ndarray  # (n_transforms,) mean over samples for each sampled group element
     per_sample: np.ndarray  # (N,) mean over group elements for each sample
+
+
+@dataclass(frozen=True)
+class DirectionScoresResult(MetricResult):
+    """InfoMEC-style modularity/compactness of discovered latent directions against factors read by a probe."""
+
+    modularity: float  # mean rescaled ratio over active directions, in [0, 1]
+    compactness: float  # mean rescaled ratio over factors some direction moves, in [0, 1]
+    controlled_fraction: float  # fraction of factors with max_j NMI[j, i] > control_threshold
+    nmi: np.ndarray  # (J, K) I(alpha_j; predicted factor i) / H(alpha_j)
+    factor_of_direction: np.ndarray  # (J,) int, argmax_i NMI[j, i]; -1 for inactive directions
+    active_directions: np.ndarray  # (J,) bool, max_i NMI[j, i] > active_threshold
+    modularity_per_direction: np.ndarray  # (J,) rescaled ratio of each direction; 0 for inactive ones
+    compactness_per_factor: np.ndarray  # (K,) rescaled ratio of each factor; 0 for factors no direction moves
+
+
+@dataclass(frozen=True)
+class FrechetResult(MetricResult):
+    """Frechet distance between Gaussians fitted to two feature sets (FID's formula; Heusel et al. 2017)."""
+
+    score: float
+    n_a: int
+    n_b: int
+    dim: int
