@@ -28,7 +28,8 @@ from .bootstrap import performance_profile, rng_for
 from .directions import HIGHER, LOWER, arrow, direction_of
 from .summary import aggregate_across_datasets, run_scores
 
-__all__ = ["interval_figure", "profile_figure", "info_plane_figure", "figure_png", "write_plots", "safe_filename",
+__all__ = ["interval_figure", "profile_figure", "info_plane_figure", "figure_png", "save_png", "write_plots",
+           "safe_filename",
            "find_info_metrics", "model_colors", "all_figures"]
 
 _PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f",
@@ -47,6 +48,17 @@ def figure_png(fig: Figure, dpi: int = 110) -> bytes:
     FigureCanvasAgg(fig)
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     return buf.getvalue()
+
+
+def save_png(fig: Figure, path, dpi: int = 110):
+    """Write ``fig`` to ``path`` as a PNG (creating its folder), close it, and return the path."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
 
 
 def _style(ax) -> None:

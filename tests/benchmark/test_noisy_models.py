@@ -46,3 +46,13 @@ def test_best_width_prefers_the_smaller_on_ties():
     assert best_width(torch.tensor([0.70, 0.70002, 0.5], **f64)) == 2  # a real gain beats the tie-break
     with pytest.raises(ValueError, match=r"one value per width, shape \(D,\) with D >= 1; got \(0,\)"):
         best_width(torch.tensor([]))
+
+
+def test_accuracy_per_width_of_several_networks_reads_their_summed_logits():
+    torch.manual_seed(3)
+    feats, weights = [torch.randn(40, 5), torch.randn(40, 5)], [torch.randn(3, 5), torch.randn(3, 5)]
+    labels = torch.randint(0, 3, (40,))
+    got = accuracy_per_width(feats, weights, labels, chunk=7)
+    for k in range(1, 6):
+        z = sum(f[:, :k] @ w[:, :k].T for f, w in zip(feats, weights))
+        assert got[k - 1] == pytest.approx(float((z.argmax(1) == labels).double().mean()))

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from leaderboard.plots import save_png
+
 __all__ = ["run_figures"]
 
 
@@ -51,9 +53,5 @@ def run_figures(records, out: Path) -> list[Path]:
         if models:
             axes[1].legend(fontsize=7)
         fig.suptitle(setting, fontsize=10)
-        path = Path(out) / f"{setting}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(save_png(fig, Path(out) / f"{setting}.png"))
     return paths

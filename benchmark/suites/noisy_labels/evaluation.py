@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmark.suites.noisy_labels.models import FeatureClassifier, best_width
+from benchmark.suites.noisy_labels.models import FeatureClassifier, accuracy_per_width, best_width
 from benchmark.suites.noisy_labels.recipes import NESTED
 from benchmark.suites.noisy_labels.splits import read_images
 from benchmark.suites.noisy_labels.training import NoisyLabelTask, to_input
@@ -81,17 +81,9 @@ def logits(outputs: list[tuple], width: int | None = None) -> torch.Tensor:
 
 
 def accuracy_by_width(outputs: list[tuple], labels: torch.Tensor, chunk: int = 256) -> torch.Tensor:
-    """Accuracy (fraction) of the mean logits read out at every width k = 1..D: (D,) float64 (bias-free
-    classifiers: the logits at width k are cumulative sums over the features)."""
-    n, dim = outputs[0][0].shape
-    correct = torch.zeros(dim, dtype=torch.float64)
-    for s in range(0, n, chunk):
-        partial = 0
-        for feats, weight, _ in outputs:
-            z = feats[s:s + chunk].double()
-            partial = partial + torch.cumsum(z[:, :, None] * weight.T.double()[None], dim=1)  # (m, D, C)
-        correct += (partial.argmax(dim=2) == labels[s:s + chunk, None]).sum(dim=0)
-    return correct / n
+    """Accuracy (fraction) of the mean logits read out at every width k = 1..D: (D,) float64
+    (:func:`models.accuracy_per_width` on every network's features and classifier)."""
+    return accuracy_per_width([f for f, _, _ in outputs], [w for _, w, _ in outputs], labels, chunk=chunk)
 
 
 def _accuracy(z: torch.Tensor, labels: torch.Tensor) -> float:

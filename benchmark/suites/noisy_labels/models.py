@@ -70,18 +70,22 @@ class FeatureClassifier(nn.Module):
         return self.classifier(z)
 
 
-def accuracy_per_width(features: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, *,
-                       chunk: int = 512) -> torch.Tensor:
+def accuracy_per_width(features, weight, labels: torch.Tensor, *, chunk: int = 512) -> torch.Tensor:
     """Accuracy of a bias-free linear read-out of the first k features, for every k = 1..D: (D,) float64.
 
-    ``features`` (n, D), ``weight`` (C, D). The logits at width k are the partial sums
-    ``sum_{j <= k} z_j W[:, j]``, computed as a cumulative sum over j, ``chunk`` rows at a time.
+    ``features`` (n, D), ``weight`` (C, D); or lists of them, one per network, for the read-out of their summed
+    (equivalently averaged) logits. The logits at width k are the partial sums ``sum_{j <= k} z_j W[:, j]``,
+    computed as a cumulative sum over j, ``chunk`` rows at a time.
     """
-    n, dim = features.shape
+    features = list(features) if isinstance(features, (list, tuple)) else [features]
+    weight = list(weight) if isinstance(weight, (list, tuple)) else [weight]
+    n, dim = features[0].shape
     correct = torch.zeros(dim, dtype=torch.float64)
     for start in range(0, n, chunk):
-        z = features[start:start + chunk].to(torch.float64)
-        partial = torch.cumsum(z[:, :, None] * weight.T.to(torch.float64)[None, :, :], dim=1)  # (m, D, C)
+        partial = 0
+        for f, w in zip(features, weight):
+            z = f[start:start + chunk].to(torch.float64)
+            partial = partial + torch.cumsum(z[:, :, None] * w.T.to(torch.float64)[None, :, :], dim=1)  # (m, D, C)
         correct += (partial.argmax(dim=2) == labels[start:start + chunk, None]).sum(dim=0)
     return correct / n
 

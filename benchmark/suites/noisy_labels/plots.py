@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from leaderboard.plots import save_png
+
 __all__ = ["job_figure", "run_figures"]
 
 
@@ -57,10 +59,7 @@ def job_figure(curves: dict[str, dict[str, list]], components: dict[str, dict], 
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def _mean_curve(curves: list[list[float]]) -> np.ndarray:
@@ -103,9 +102,5 @@ def run_figures(records, out: Path) -> list[Path]:
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(fontsize=7)
         fig.suptitle(f"{setting}: mean over seeds", fontsize=10)
-        path = Path(out) / f"{setting}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(save_png(fig, Path(out) / f"{setting}.png"))
     return paths
