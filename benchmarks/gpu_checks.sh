@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# The checks of the suite that need the GPU machine, in one go. `gpu` (at most 9.7 minutes: the limits below):
+# The checks of the suite that need the GPU machine, in one go. `gpu` (at most 9.5 minutes: the limits below):
 #   1. the CUDA-only tests (tests/benchmark/test_cuda.py: fp32/bf16/fp16 training, the fp16 gradient penalty,
 #      overflow back-off, a CUDA checkpoint resumed on the CPU, GPU against CPU encoding);
 #   2. QLAE training steps per second, both architectures, fp32 and bf16 (benchmarks/train_speed.py);
 #   3. one `paper` QLAE job shortened to 2,000 steps and projected to 200k (benchmarks/paper_run.py);
 #   4. one `paper` QL-InfoWGAN-GP job shortened to 400 steps, in bf16 and in fp32 (is bf16 fit for the penalty?);
 #   5. the noisy-label suite's steps on the paper backbones (ResNet-18 at 224, batch 448; VGG-19-BN at 64; CIFAR
-#      ResNet-34) against a bare PyTorch loop (benchmarks/noisy_train_speed.py --paper).
+#      ResNet-34) against a bare PyTorch loop (benchmarks/noisy_train_speed.py --paper);
+#   6. StyleGAN2 training images/s at 32 and 64 px, small and full width, of the latent-semantics generator
+#      against a per-sample-convolution baseline (benchmarks/stylegan_speed.py --paper).
 # `cpu` (at most 6.5 minutes), how the CPU side scales on that machine's cores:
-#   6. the evaluation panel of one model at 1, 4 and 16 threads (benchmarks/eval_speed.py --no-recipes);
-#   7. the MI kernels at 1, 4 and 16 threads (benchmarks/mi_speed.py, shortened sizes);
-#   8. Clothing1M-layout JPEG loading with 8 workers (benchmarks/noisy_loader_speed.py).
+#   7. the evaluation panel of one model at 1, 4 and 16 threads (benchmarks/eval_speed.py --no-recipes);
+#   8. the MI kernels at 1, 4 and 16 threads (benchmarks/mi_speed.py, shortened sizes);
+#   9. Clothing1M-layout JPEG loading with 8 workers (benchmarks/noisy_loader_speed.py).
 # Each step has its own time limit, so that a slow one does not take the others' time; each writes its output
 # to a file of the folder given (default ./gpu-checks), with the seconds since the start in stages.txt.
 #
@@ -40,7 +42,7 @@ if [ "$what" != cpu ]; then
     stage "train_speed"
     timeout 100 "$python" benchmarks/train_speed.py --device cuda 2>&1 | tee "$out/train_speed.txt"
     stage "paper_run qlae"
-    timeout 150 "$python" benchmarks/paper_run.py --device cuda --steps 2000 2>&1 | tee "$out/paper_run_qlae.txt"
+    timeout 40 "$python" benchmarks/paper_run.py --device cuda --steps 2000 2>&1 | tee "$out/paper_run_qlae.txt"
     for precision in bf16 fp32; do
         stage "paper_run ql_infowgan_gp $precision"
         timeout 80 "$python" benchmarks/paper_run.py --device cuda --model ql_infowgan_gp --steps 400 \
@@ -49,6 +51,8 @@ if [ "$what" != cpu ]; then
     stage "noisy_train_speed --paper"
     timeout 90 "$python" benchmarks/noisy_train_speed.py --device cuda --paper --steps 10 2>&1 \
         | tee "$out/noisy_train_speed.txt"
+    stage "stylegan_speed --paper"
+    timeout 60 "$python" benchmarks/stylegan_speed.py --device cuda --paper 2>&1 | tee "$out/stylegan_speed.txt"
 fi
 if [ "$what" != gpu ]; then
     cores=$(nproc)
