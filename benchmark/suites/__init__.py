@@ -18,6 +18,7 @@ _REGISTERED: dict[str, str] = {
     "disentanglement": "benchmark.suites.disentanglement",
     "noisy-labels": "benchmark.suites.noisy_labels",
     "equivariance": "benchmark.suites.equivariance",
+    "latent-semantics": "benchmark.suites.latent_semantics",
 }
 _LOADED: dict[str, Suite] = {}
 

@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from benchmark.suites.latent_semantics.config import ProbeSettings
+
 __all__ = ["FactorProbe", "ProbeSettings", "ProbeResult", "train_probe", "load_or_train_probe", "probe_key"]
 
 PROBE_VERSION = "1"  # bump when the architecture or training changes: a new cache key
@@ -63,16 +65,6 @@ class FactorProbe(nn.Module):
         for s in range(0, x.shape[0], batch):
             out.append(torch.stack([h.argmax(dim=1) for h in self(x[s:s + batch])], dim=1).cpu())
         return torch.cat(out).numpy()
-
-
-@dataclass(frozen=True)
-class ProbeSettings:
-    steps: int = 3000
-    batch_size: int = 64
-    lr: float = 1e-3
-    width: int = 32
-    n_heldout: int = 2000
-    seed: int = 0
 
 
 @dataclass
