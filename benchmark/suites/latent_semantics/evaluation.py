@@ -5,7 +5,8 @@
   ``sefa``, the top-``k`` eigenvectors of :math:`A^\\top A` of the pretrained modulation (Shen & Zhou, CVPR
   2021); ``random``, ``k`` random orthonormal vectors (a control).
 * **Edit** (Song et al., ICCV 2023, ``apply_factor.py``): from :math:`w = \\bar w + \\psi (f(z) - \\bar w)`,
-  :math:`\\psi = 0.7`, add :math:`\\alpha v_j` to that layer's W+ row only, :math:`\\alpha` on
+  :math:`\\psi = 0.7`, add :math:`\\alpha v_j` to that layer's W+ row only (in rosinality's layout, which the reference edits,
+  that row also feeds the previous block's ToRGB), :math:`\\alpha` on
   ``linspace(-a, a, n_alpha)``. The reference's :math:`a = 20` is for 512-dimensional latents; here
   :math:`a = ` ``alpha_scale`` :math:`\\cdot \\mathbb E \\lVert f(z) - \\bar w \\rVert` of the edited generator,
   so that edits are as large relative to the latents' spread whatever the style dimension. Noise inputs are
