@@ -1,22 +1,24 @@
 """StyleGAN2 training speed (images per second) of the latent-semantics suite's generator against a straightforward one.
 
-One training iteration is rosinality/stylegan2-pytorch's ``train.py`` loop body: a discriminator step (non-saturating
-logistic loss on a real and a fake batch), R1 on the real batch every 16 discriminator steps (weight
-gamma/2 * 16, gamma = 10), a generator step (non-saturating loss), the path-length penalty every 4 generator steps
-(weight 2 * 4, at half batch), style mixing with probability 0.9, Adam (lr 0.002, betas (0, 0.99), both adjusted for
-the lazy regularisation as that script does: lr * c, betas ** c, c = k / (k + 1)) and the generator's EMA update
-(``accumulate``, decay 0.5 ** (32 / 10,000)). Images/s = batch * timed iterations / seconds, after warm-up iterations
-(the first of which runs both regularisers); 16 timed iterations hold one R1 and four path-length steps, the lazy
-regularisers' share of a long run. The real batch is random images held on the device.
+The timed iteration is the suite's own training step, ``StyleGANTask.step`` of
+``benchmark/suites/latent_semantics/gan.py`` (rosinality/stylegan2-pytorch's ``train.py`` loop body), for both
+generators: a ``StyleGANTask(GanSettings(size, style_dim, n_mlp, channels, batch))`` with every other setting at its
+default (lazy R1 every 16 discriminator steps, path length every 4 generator steps, style mixing 0.9, lazy-corrected
+Adam at lr 0.002, the generator EMA at ``GanSettings.ema_decay``), its ``build_model()`` and ``make_optimizers()``,
+called as the engine calls it with a ``benchmark.training.StepState`` in fp32 (no autocast, disabled GradScaler).
+Images/s = batch * timed steps / seconds, after warm-up steps (the first, step 0, runs both regularisers); step
+indices continue, so 16 timed steps hold one R1 and four path-length steps, the lazy regularisers' share of a long
+run. The real batch is drawn (with the engine's numpy stream) from seeded random images held on the device.
 
-Ours is ``Generator`` and ``Discriminator`` of ``benchmark/suites/latent_semantics/stylegan2.py`` (one grouped
-convolution per modulated convolution, FIR up-sampling, equalised learning rate). The baseline is the
-``Baseline*`` classes below: a generator of the same shapes (channels, style_dim, n_mlp, layers, W+ rows) written
-without those tricks: the modulated convolution loops over the batch (one modulated, demodulated weight and one
-``F.conv2d`` per sample), up-sampling is ``F.interpolate(bilinear)``, the mapping is plain ``nn.Linear`` with no
-learning-rate equalisation, bias, leaky ReLU and gain are separate operations. Both runs train the same
-``Discriminator`` class (same channels), so the ratio ours / baseline isolates the generator, mostly its modulated
-convolution. Every random draw is seeded (models, real batch, latents, mixing choices, noise).
+Ours is the task's own models: ``Generator`` and ``Discriminator`` of ``benchmark/suites/latent_semantics/stylegan2.py``
+(one grouped convolution per modulated convolution, FIR up-sampling, equalised learning rate). The baseline is the
+same task and step with the model's ``g`` and ``g_ema`` replaced by ``BaselineGenerator`` below: a generator of the
+same shapes (channels, style_dim, n_mlp, layers, W+ rows) and call signature written without those tricks: the
+modulated convolution loops over the batch (one modulated, demodulated weight and one ``F.conv2d`` per sample),
+up-sampling is ``F.interpolate(bilinear)``, the mapping is plain ``nn.Linear`` with no learning-rate equalisation,
+bias, leaky ReLU and gain are separate operations. Both runs train the same ``Discriminator`` (same channels, same
+initial weights), so the ratio ours / baseline isolates the generator, mostly its modulated convolution. Every random
+draw is seeded (models, real images, the step's latents, mixing choices, crossover rows and noise).
 
     python benchmarks/stylegan_speed.py                          # CPU, 2 threads: 32 px and 64 px, small widths
     python benchmarks/stylegan_speed.py --device cuda --paper    # and full width (style_dim 512, 8 mapping layers)
@@ -25,21 +27,22 @@ convolution. Every random draw is seeded (models, real batch, latents, mixing ch
 from __future__ import annotations
 
 import argparse
-import copy
+import contextlib
 import json
 import math
-import random
 import time
+from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from benchmark.environment import cpu_info
-from benchmark.suites.latent_semantics.stylegan2 import (Discriminator, Generator, accumulate, d_logistic_loss,
-                                                         d_r1_loss, default_channels, g_nonsaturating_loss,
-                                                         g_path_regularize)
-from benchmark.training import resolve_device
+from benchmark.suites.latent_semantics.config import GanSettings
+from benchmark.suites.latent_semantics.gan import StyleGANTask
+from benchmark.suites.latent_semantics.stylegan2 import default_channels
+from benchmark.training import StepState, resolve_device
 
 PROFILES = {  # name: (size, style_dim, n_mlp, channels, batch)
     "32 px": (32, 64, 4, {4: 128, 8: 128, 16: 64, 32: 32}, 16),
@@ -49,9 +52,6 @@ PAPER = {
     "32 px paper": (32, 512, 8, {r: c for r, c in default_channels(1).items() if r <= 32}, 32),
     "64 px paper": (64, 512, 8, {r: c for r, c in default_channels(1).items() if r <= 64}, 32),
 }
-LR, BETAS, MIXING, R1_GAMMA, D_REG_EVERY, PATH_WEIGHT, G_REG_EVERY, PATH_SHRINK = 0.002, (0.0, 0.99), 0.9, 10.0, 16, \
-    2.0, 4, 2
-EMA_DECAY = 0.5 ** (32 / (10 * 1000))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -85,7 +85,8 @@ class BaselineModConv(nn.Module):
 
 
 class BaselineStyledConv(nn.Module):
-    """Modulated 3x3 convolution, + noise * scalar, + bias, leaky ReLU 0.2, * sqrt(2)."""
+    """Modulated 3x3 convolution, + noise (one map per sample, drawn with ``generator``) * scalar, + bias, leaky
+    ReLU 0.2, * sqrt(2)."""
 
     def __init__(self, in_ch: int, out_ch: int, style_dim: int, upsample: bool = False):
         super().__init__()
@@ -93,9 +94,11 @@ class BaselineStyledConv(nn.Module):
         self.noise_weight = nn.Parameter(torch.zeros(1))
         self.bias = nn.Parameter(torch.zeros(1, out_ch, 1, 1))
 
-    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, style: torch.Tensor, generator: torch.Generator | None = None
+                ) -> torch.Tensor:
         out = self.conv(x, style)
-        out = out + self.noise_weight * torch.randn(out.shape[0], 1, *out.shape[2:], device=out.device)
+        out = out + self.noise_weight * torch.randn(out.shape[0], 1, *out.shape[2:], generator=generator,
+                                                    device=out.device, dtype=out.dtype)
         out = out + self.bias
         return F.leaky_relu(out, 0.2) * math.sqrt(2)
 
@@ -116,8 +119,12 @@ class BaselineToRGB(nn.Module):
 
 
 class BaselineGenerator(nn.Module):
-    """The skip generator of ``Generator``'s shapes (same layers, channels, ``n_latent`` style rows, call signature
-    ``(styles, return_latents, inject_index)``) made of the plain blocks above."""
+    """The skip generator of ``Generator``'s shapes (same layers, channels, ``n_latent`` style rows) made of the plain
+    blocks above, called as ``StyleGANTask.step`` calls ``Generator``: ``g(styles, return_latents=False,
+    inject_index=None, generator=None) -> (images, latents or None)`` with ``styles`` a list of one or two z codes.
+    Two codes mix as ``Generator.latents_from_styles`` does: W+ rows before the crossover ``inject_index`` (drawn
+    uniformly from ``1..n_latent-1`` with ``generator`` when None) from the first, the rest from the second; the
+    returned latents are the ones the layers read (in the graph, for the path-length gradient)."""
 
     def __init__(self, size: int, style_dim: int, n_mlp: int, channels: dict[int, int]):
         super().__init__()
@@ -139,118 +146,109 @@ class BaselineGenerator(nn.Module):
             self.to_rgbs.append(BaselineToRGB(out_ch, style_dim))
             in_ch = out_ch
 
-    def forward(self, styles: list[torch.Tensor], return_latents: bool = False, inject_index: int | None = None
+    def forward(self, styles: torch.Tensor | Sequence[torch.Tensor], return_latents: bool = False,
+                inject_index: int | None = None, generator: torch.Generator | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        styles = [styles] if isinstance(styles, torch.Tensor) else list(styles)
+        if not 1 <= len(styles) <= 2:
+            raise ValueError(f"expected one or two styles, got {len(styles)}")
         ws = [self.mapping(z / torch.sqrt(z.pow(2).mean(dim=1, keepdim=True) + 1e-8)) for z in styles]
         n = self.n_latent
         if len(ws) == 1:
             latent = ws[0].unsqueeze(1).repeat(1, n, 1)
         else:
+            if inject_index is None:
+                inject_index = int(torch.randint(1, n, (1,), generator=generator,
+                                                 device=None if generator is None else generator.device).item())
             latent = torch.cat([ws[0].unsqueeze(1).repeat(1, inject_index, 1),
                                 ws[1].unsqueeze(1).repeat(1, n - inject_index, 1)], dim=1)
-        out = self.conv1(self.input.repeat(latent.shape[0], 1, 1, 1), latent[:, 0])
+        out = self.conv1(self.input.repeat(latent.shape[0], 1, 1, 1), latent[:, 0], generator)
         skip = self.to_rgb1(out, latent[:, 1])
         for j, to_rgb in enumerate(self.to_rgbs):
-            out = self.convs[2 * j](out, latent[:, 2 * j + 1])
-            out = self.convs[2 * j + 1](out, latent[:, 2 * j + 2])
+            out = self.convs[2 * j](out, latent[:, 2 * j + 1], generator)
+            out = self.convs[2 * j + 1](out, latent[:, 2 * j + 2], generator)
             skip = to_rgb(out, latent[:, 2 * j + 3], skip)
         return skip, (latent if return_latents else None)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# The training iteration (rosinality's train.py) and its timing.
+# The suite's task (ours, and with the baseline generator) and the timing of its step.
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def _requires_grad(model: nn.Module, flag: bool) -> None:
-    for p in model.parameters():
-        p.requires_grad_(flag)
+class RandomImages:
+    """``ImageBatches``-like real images: ``n`` seeded random images in [-1, 1] held on ``device``; ``batch`` draws
+    random indices with the engine's numpy stream (a new tensor each call, as the step may set requires_grad)."""
+
+    def __init__(self, n: int, size: int, device: torch.device, seed: int = 0):
+        gen = torch.Generator().manual_seed(seed)
+        self.images = (torch.rand(n, 3, size, size, generator=gen) * 2 - 1).to(device)
+        self.n = n
+
+    def batch(self, rng: np.random.Generator, size: int, device: torch.device) -> torch.Tensor:
+        idx = torch.from_numpy(np.sort(rng.integers(0, self.n, size=size))).to(self.images.device)
+        return self.images[idx].to(device)
 
 
-def make_iteration(generator: nn.Module, discriminator: nn.Module, batch: int, device: torch.device, seed: int = 0):
-    """``iteration(i)``: training iteration ``i`` (R1 when ``i % 16 == 0``, path length when ``i % 4 == 0``)."""
-    style_dim, n_latent = generator.style_dim, generator.n_latent
-    g_ema = copy.deepcopy(generator).eval()
-    _requires_grad(g_ema, False)
-    gc, dc = G_REG_EVERY / (G_REG_EVERY + 1), D_REG_EVERY / (D_REG_EVERY + 1)
-    g_optim = torch.optim.Adam(generator.parameters(), lr=LR * gc, betas=(BETAS[0] ** gc, BETAS[1] ** gc))
-    d_optim = torch.optim.Adam(discriminator.parameters(), lr=LR * dc, betas=(BETAS[0] ** dc, BETAS[1] ** dc))
-    gen = torch.Generator().manual_seed(seed)
-    real = (torch.rand(batch, 3, generator.size, generator.size, generator=gen) * 2 - 1).to(device)
-    rng = random.Random(seed)  # mixing choices and crossover rows
-    state = {"mean_path_length": 0.0}
+class BaselineTask(StyleGANTask):
+    """``StyleGANTask`` (same settings, optimizers and ``step``) whose ``g`` and ``g_ema`` are ``BaselineGenerator``;
+    the discriminator is the task's own (built first, so from the same seed it starts as ours does)."""
 
-    def mixing_noise(n: int) -> tuple[list[torch.Tensor], int | None]:
-        if rng.random() < MIXING:
-            return [torch.randn(n, style_dim, device=device), torch.randn(n, style_dim, device=device)], \
-                rng.randrange(1, n_latent)
-        return [torch.randn(n, style_dim, device=device)], None
-
-    def iteration(i: int) -> None:
-        _requires_grad(generator, False)
-        _requires_grad(discriminator, True)
-        z, inject = mixing_noise(batch)
-        fake, _ = generator(z, inject_index=inject)
-        d_loss = d_logistic_loss(discriminator(real), discriminator(fake))
-        discriminator.zero_grad(set_to_none=True)
-        d_loss.backward()
-        d_optim.step()
-        if i % D_REG_EVERY == 0:
-            real_in = real.detach().requires_grad_(True)
-            real_pred = discriminator(real_in)
-            r1 = d_r1_loss(real_pred, real_in)
-            discriminator.zero_grad(set_to_none=True)
-            (R1_GAMMA / 2 * r1 * D_REG_EVERY + 0 * real_pred[0]).sum().backward()
-            d_optim.step()
-
-        _requires_grad(generator, True)
-        _requires_grad(discriminator, False)
-        z, inject = mixing_noise(batch)
-        fake, _ = generator(z, inject_index=inject)
-        g_loss = g_nonsaturating_loss(discriminator(fake))
-        generator.zero_grad(set_to_none=True)
-        g_loss.backward()
-        g_optim.step()
-        if i % G_REG_EVERY == 0:
-            z, inject = mixing_noise(max(1, batch // PATH_SHRINK))
-            fake, latents = generator(z, return_latents=True, inject_index=inject)
-            path_loss, state["mean_path_length"], _ = g_path_regularize(fake, latents, state["mean_path_length"])
-            generator.zero_grad(set_to_none=True)
-            (PATH_WEIGHT * G_REG_EVERY * path_loss + 0 * fake[0, 0, 0, 0]).backward()
-            g_optim.step()
-        accumulate(g_ema, generator, EMA_DECAY)
-
-    return iteration
+    def build_model(self) -> nn.ModuleDict:
+        models = super().build_model()
+        s = self.s
+        g = BaselineGenerator(s.size, s.style_dim, s.n_mlp, s.channel_map())
+        g_ema = BaselineGenerator(s.size, s.style_dim, s.n_mlp, s.channel_map())
+        g_ema.load_state_dict(g.state_dict())
+        return nn.ModuleDict({"g": g, "d": models["d"], "g_ema": g_ema.eval().requires_grad_(False)})
 
 
-def images_per_second(generator: nn.Module, discriminator: nn.Module, batch: int, device: torch.device, iters: int,
-                      warmup: int, seed: int = 0) -> float:
-    """Training images per second over ``iters`` iterations after ``warmup`` untimed ones (iteration indices
-    continue, so the regularisers fall where they would in a run)."""
+def settings(size: int, style_dim: int, n_mlp: int, channels: dict[int, int], batch: int) -> GanSettings:
+    """A row's ``GanSettings``: its shapes and batch, every training setting at its default (``k``, the Householder
+    rank, unused in pre-training, capped by the widths so that narrow test rows are valid)."""
+    return GanSettings(size=size, style_dim=style_dim, n_mlp=n_mlp,
+                       channels=tuple((int(r), int(c)) for r, c in sorted(channels.items())), batch=batch,
+                       k=min(GanSettings.k, style_dim, *channels.values()))
+
+
+def make_task(s: GanSettings, device: torch.device, baseline: bool = False, seed: int = 0
+              ) -> tuple[StyleGANTask, StepState]:
+    """The task (``BaselineTask`` if ``baseline``) and the ``StepState`` the engine would give its ``step`` in fp32:
+    models built right after ``torch.manual_seed(seed)``, on ``device``, in train mode (``g_ema`` in eval)."""
+    images = RandomImages(max(64, 2 * s.batch), s.size, device, seed)
+    task = (BaselineTask if baseline else StyleGANTask)(s, images, label="speed", data_hash="speed")
     torch.manual_seed(seed)
-    generator, discriminator = generator.to(device).train(), discriminator.to(device).train()
-    iteration = make_iteration(generator, discriminator, batch, device, seed)
+    model = task.build_model().to(device)
+    model["g"].train()
+    model["d"].train()
+    state = StepState(model, task.make_optimizers(model, device), np.random.default_rng(seed),
+                      torch.Generator(device=device).manual_seed(seed), device, torch.contiguous_format,
+                      contextlib.nullcontext, torch.amp.GradScaler("cuda", enabled=False))
+    return task, state
+
+
+def images_per_second(task: StyleGANTask, state: StepState, iters: int, warmup: int) -> float:
+    """Training images per second over ``iters`` calls of ``task.step`` after ``warmup`` untimed ones (step indices
+    continue, so the regularisers fall where they would in a run)."""
+    device = state.device
     for i in range(warmup):
-        iteration(i)
+        task.step(state, i)
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
     for i in range(warmup, warmup + iters):
-        iteration(i)
+        task.step(state, i)
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return batch * iters / (time.perf_counter() - start)
+    return task.s.batch * iters / (time.perf_counter() - start)
 
 
 def measure(size: int, style_dim: int, n_mlp: int, channels: dict[int, int], batch: int, device: torch.device,
             iters: int, warmup: int, seed: int = 0) -> tuple[float, float]:
-    """(ours, baseline) training images per second; each with a fresh ``Discriminator(size, channels)``."""
-    torch.manual_seed(seed)
-    ours = images_per_second(Generator(size, style_dim, n_mlp, channels=channels),
-                             Discriminator(size, channels=channels), batch, device, iters, warmup, seed)
-    torch.manual_seed(seed)
-    base = images_per_second(BaselineGenerator(size, style_dim, n_mlp, channels),
-                             Discriminator(size, channels=channels), batch, device, iters, warmup, seed)
+    """(ours, baseline) training images per second of ``StyleGANTask.step``; each with a fresh task and models."""
+    s = settings(size, style_dim, n_mlp, channels, batch)
+    ours = images_per_second(*make_task(s, device, baseline=False, seed=seed), iters, warmup)
+    base = images_per_second(*make_task(s, device, baseline=True, seed=seed), iters, warmup)
     return ours, base
 
 
