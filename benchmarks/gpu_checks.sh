@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The checks of the suite that need the GPU machine, in one go. `gpu` (at most 9.5 minutes: the limits below):
+# The checks of the suite that need the GPU machine, in one go. `gpu` (at most 9.5 minutes: the sum of the limits below):
 #   1. the CUDA-only tests (tests/benchmark/test_cuda.py: fp32/bf16/fp16 training, the fp16 gradient penalty,
 #      overflow back-off, a CUDA checkpoint resumed on the CPU, GPU against CPU encoding);
 #   2. QLAE training steps per second, both architectures, fp32 and bf16 (benchmarks/train_speed.py);
-#   3. one `paper` QLAE job shortened to 2,000 steps and projected to 200k (benchmarks/paper_run.py);
+#   3. one `paper` QLAE job shortened to 1,500 steps and projected to 200k (benchmarks/paper_run.py);
 #   4. one `paper` QL-InfoWGAN-GP job shortened to 400 steps, in bf16 and in fp32 (is bf16 fit for the penalty?);
 #   5. the noisy-label suite's steps on the paper backbones (ResNet-18 at 224, batch 448; VGG-19-BN at 64; CIFAR
 #      ResNet-34) against a bare PyTorch loop (benchmarks/noisy_train_speed.py --paper);
@@ -38,21 +38,21 @@ if [ "$what" != cpu ]; then
         exit 1
     fi
     stage "CUDA tests"
-    timeout 120 "$python" -m pytest -q -p no:cacheprovider -rs tests/benchmark/test_cuda.py 2>&1 | tee "$out/test_cuda.txt" | tail -30
+    timeout 90 "$python" -m pytest -q -p no:cacheprovider -rs tests/benchmark/test_cuda.py 2>&1 | tee "$out/test_cuda.txt" | tail -30
     stage "train_speed"
-    timeout 100 "$python" benchmarks/train_speed.py --device cuda 2>&1 | tee "$out/train_speed.txt"
+    timeout 80 "$python" benchmarks/train_speed.py --device cuda 2>&1 | tee "$out/train_speed.txt"
     stage "paper_run qlae"
-    timeout 40 "$python" benchmarks/paper_run.py --device cuda --steps 2000 2>&1 | tee "$out/paper_run_qlae.txt"
+    timeout 110 "$python" benchmarks/paper_run.py --device cuda --steps 1500 2>&1 | tee "$out/paper_run_qlae.txt"
     for precision in bf16 fp32; do
         stage "paper_run ql_infowgan_gp $precision"
         timeout 80 "$python" benchmarks/paper_run.py --device cuda --model ql_infowgan_gp --steps 400 \
             --precision "$precision" 2>&1 | tee "$out/paper_run_gan_$precision.txt"
     done
     stage "noisy_train_speed --paper"
-    timeout 90 "$python" benchmarks/noisy_train_speed.py --device cuda --paper --steps 10 2>&1 \
+    timeout 80 "$python" benchmarks/noisy_train_speed.py --device cuda --paper --steps 10 2>&1 \
         | tee "$out/noisy_train_speed.txt"
     stage "stylegan_speed --paper"
-    timeout 60 "$python" benchmarks/stylegan_speed.py --device cuda --paper 2>&1 | tee "$out/stylegan_speed.txt"
+    timeout 50 "$python" benchmarks/stylegan_speed.py --device cuda --paper 2>&1 | tee "$out/stylegan_speed.txt"
 fi
 if [ "$what" != gpu ]; then
     cores=$(nproc)

@@ -43,10 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="jobs run at once in a local process pool: an integer, or 'auto' (default): one per CPU core "
                         "when training on the CPU, 1 on a GPU")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--weights", nargs="+", metavar="[BACKBONE=]PATH",
-                   help="torchvision ImageNet state dicts (torch.save(model.state_dict())) for the recipes that start "
-                        "from pretrained weights (noisy-labels, paper profile): resnet18=PATH resnet50=PATH, or one "
-                        "PATH when the run needs one backbone")
+    p.add_argument("--weights", nargs="+", metavar="[NAME=]PATH",
+                   help="pretrained weights a suite cannot download: torchvision ImageNet state dicts for the "
+                        "noisy-label recipes that start from them (paper profile: resnet18=PATH resnet50=PATH, or one "
+                        "PATH when the run needs one backbone); for latent-semantics, inception=PATH (FID) and "
+                        "vgg16=PATH lpips=PATH (LPIPS path lengths)")
     p.set_defaults(func=run)
 
 
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         options = {}
         if args.weights:
             if "weights" not in inspect.signature(suite.plan).parameters:
-                raise UsageError(f"--weights: the {args.suite} suite trains no pretrained backbone; drop the option.")
+                raise UsageError(f"--weights: the {args.suite} suite takes no pretrained weights; drop the option.")
             options["weights"] = args.weights
         jobs = suite.plan(profile, datasets=tuple(args.datasets or ()), models=tuple(args.models or ()),
                           seeds=args.seeds, precision=args.precision, **options)

@@ -161,4 +161,8 @@ def test_settings_reject_what_cannot_be_built():
     with pytest.raises(ValueError, match="k = 10 exceeds"):
         GanSettings(style_dim=8)
     assert GanSettings.from_dict(TINY.to_dict()) == TINY
-    assert TINY.ema_decay == pytest.approx(0.5 ** (4 / 10_000))
+    assert TINY.ema_decay(100) == pytest.approx(0.5 ** (4 / 10_000))
+    ramped = dataclasses.replace(TINY, ema_rampup=0.05)
+    assert ramped.ema_decay(100) == pytest.approx(0.5 ** (4 / (100 * 4 * 0.05)))  # 20 images of half-life
+    assert ramped.ema_decay(10**6) == TINY.ema_decay(100)
+    assert ramped.ema_decay(0) == 0.0  # the first step copies the generator

@@ -138,3 +138,21 @@ def test_exclusive_serialises_processes(tmp_path):
     lines = log.read_text().split()
     assert sorted(lines) == ["a+", "a-", "b+", "b-"]
     assert lines[0][0] == lines[1][0] and lines[2][0] == lines[3][0]  # never interleaved
+
+
+def test_weights_are_named_and_must_exist(tmp_path):
+    from benchmark.suites.latent_semantics.suite import weight_files
+
+    f = tmp_path / "inception.pth"
+    f.write_bytes(b"x")
+    assert weight_files([f"inception={f}"]) == {"inception": str(f.resolve())}
+    with pytest.raises(ValueError, match="inception=PATH"):
+        weight_files([str(f)])  # a bare path: which network is it?
+    with pytest.raises(ValueError, match="no such file"):
+        weight_files([f"inception={tmp_path / 'absent.pth'}"])
+    with pytest.raises(ValueError, match="needs both vgg16=PATH"):
+        weight_files([f"lpips={f}"])
+    jobs = SUITE.plan("smoke", weights=[f"inception={f}"])
+    assert all("fid" in j.metric_names and "pipl_lpips" not in j.metric_names for j in jobs)
+    assert jobs[0].run_options == {"weights": {"inception": str(f.resolve())}}
+    assert all("fid" not in j.metric_names for j in SUITE.plan("smoke"))  # without weights: no FID record

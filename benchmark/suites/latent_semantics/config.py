@@ -31,6 +31,7 @@ class GanSettings:
     path_batch_shrink: int = 2
     mixing: float = 0.9
     ema_kimg: float = 10.0  # EMA half-life in thousands of images
+    ema_rampup: float | None = None  # StyleGAN2-ADA: half-life at most this fraction of the images seen so far
     lr_mlp: float = 0.01
     checkpoint_every: int = 500
     k: int = 10  # Householder projector rank (directions per layer)
@@ -52,9 +53,13 @@ class GanSettings:
     def finetune_iterations(self) -> int:
         return max(1, round(self.iterations * self.finetune_fraction))
 
-    @property
-    def ema_decay(self) -> float:
-        return 0.5 ** (self.batch / (self.ema_kimg * 1000.0))
+    def ema_decay(self, step: int = 10**12) -> float:
+        """:math:`\\beta = 0.5^{B / n}`, :math:`n` the half-life in images: ``ema_kimg`` thousand, or with
+        ``ema_rampup`` at most that fraction of the images seen before ``step`` (Karras et al. 2020, ADA)."""
+        half_life = self.ema_kimg * 1000.0
+        if self.ema_rampup is not None:
+            half_life = min(half_life, step * self.batch * self.ema_rampup)
+        return 0.5 ** (self.batch / max(half_life, 1e-8))
 
     def channel_map(self) -> dict[int, int]:
         return {int(r): int(c) for r, c in self.channels}

@@ -11,7 +11,8 @@ One engine step is one iteration of rosinality/stylegan2-pytorch's ``train.py`` 
 4. lazy path-length regularisation every ``g_reg_every`` steps on ``batch // path_batch_shrink`` samples,
    weight :math:`w_{pl} \\cdot g_{reg}`;
 5. the generator EMA, :math:`\\theta_{ema} \\leftarrow \\beta \\theta_{ema} + (1 - \\beta) \\theta`,
-   :math:`\\beta = 0.5^{B / (10^4)}` (a half-life of 10k images).
+   :math:`\\beta = 0.5^{B / n}` for a half-life of :math:`n` images (10k in the reference; with StyleGAN2-ADA's
+   ramp-up, at most a fraction of the images seen so far, which short runs need).
 
 Both Adam optimisers take the lazy-regularisation correction: learning rate :math:`\\eta\\, r` and betas
 :math:`(0^r, 0.99^r)` with :math:`r = n / (n + 1)` for a regulariser every :math:`n` steps. The running mean of
@@ -125,6 +126,8 @@ class StyleGANTask:
         self.householder = init_from is not None
         self.mean_path_length = 0.0
         self.steps = settings.finetune_iterations if self.householder else settings.iterations
+        # fine-tuning continues the pretrained run: its EMA ramp-up counts the pre-training's images
+        self.images_before = settings.iterations * settings.batch if self.householder else 0
 
     def data_identity(self) -> dict[str, Any]:
         return {"dataset": self.data_hash, "gan": self.s.to_dict(), "householder": self.householder}
@@ -190,7 +193,7 @@ class StyleGANTask:
         g_loss.backward()
         opt["g"].step()
         out["g"] = g_loss.detach()
-        if step % s.g_reg_every == 0:
+        if s.path_regularize and step % s.g_reg_every == 0:
             n = max(1, s.batch // s.path_batch_shrink)
             fake, latents = g(self._latents(state, n), return_latents=True, generator=noise)
             penalty, self.mean_path_length, _ = sg.g_path_regularize(fake, latents, self.mean_path_length,
@@ -203,6 +206,6 @@ class StyleGANTask:
             weighted.backward()
             opt["g"].step()
             out["path"] = penalty.detach()
-        sg.accumulate(g_ema, g, s.ema_decay)
+        sg.accumulate(g_ema, g, s.ema_decay(step + self.images_before // s.batch))
         d.requires_grad_(True)
         return out

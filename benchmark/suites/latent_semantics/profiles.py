@@ -1,7 +1,8 @@
 """Profiles and claims of the latent-semantics suite (Householder projector: Song, Zhang, Sebe, Wang, ICCV 2023).
 
 * ``smoke``: seconds; a tiny StyleGAN2 trained for a few iterations on the 32 px Shapes3D twin: the plumbing.
-* ``quick`` (default): a small StyleGAN2 (W 64-d, 4 mapping layers, 64-32 channels) trained on the 32 px Shapes3D
+* ``quick`` (default): a small StyleGAN2 (W 64-d, 2 mapping layers, 64-32 channels, StyleGAN2-ADA's settings for small
+  images) trained on the 32 px Shapes3D
   twin, fine-tuned with projectors for 5% of its iterations; factor probe, 2 seeds; about 15 minutes on 2 CPU
   cores (docs/latent-semantics.md has the measured time).
 * ``paper``: 64 px, the StyleGAN2 of the reference (W 512-d, 8 mapping layers, 512 channels, batch 32) on real
@@ -40,8 +41,12 @@ class Profile(BaseProfile):
         return self.gan32 if size == 32 else self.gan64
 
 
-_QUICK_GAN = GanSettings(size=32, style_dim=64, n_mlp=4, channels=((4, 64), (8, 64), (16, 64), (32, 32)),
-                         batch=16, iterations=1600, checkpoint_every=400, finetune_fraction=0.05)
+# quick: StyleGAN2-ADA's "auto" settings for small images (Karras et al., NeurIPS 2020): R1 gamma = 0.0002 res^2 / batch,
+# lr 0.0025, 2 mapping layers, EMA half-life batch * 10 / 32 thousand images ramped up over the first 5% of the
+# images seen; the reference's gamma = 10 (for 256 px and up) held the discriminator back at 32 px
+_QUICK_GAN = GanSettings(size=32, style_dim=64, n_mlp=2, channels=((4, 64), (8, 64), (16, 64), (32, 32)),
+                         batch=16, iterations=1800, lr=0.0025, r1=0.0002 * 32 ** 2 / 16, ema_kimg=16 * 10 / 32,
+                         ema_rampup=0.05, checkpoint_every=300, finetune_fraction=0.05)
 _PAPER_CHANNELS = tuple((2 ** i, 512) for i in range(2, 7))
 _PAPER_GAN = GanSettings(size=64, style_dim=512, n_mlp=8, channels=_PAPER_CHANNELS, batch=32, iterations=200_000,
                          checkpoint_every=5000, finetune_fraction=0.01)
@@ -51,7 +56,7 @@ PROFILES = {
         name="smoke", description="seconds on a CPU: a tiny StyleGAN2, a few iterations, the plumbing only",
         datasets=("shapes3d-procedural-32px",), models=METHODS, seeds=1,
         gan32=GanSettings(size=32, style_dim=16, n_mlp=2, channels=((4, 16), (8, 16), (16, 16), (32, 16)), batch=4,
-                          iterations=8, checkpoint_every=4, finetune_fraction=0.25, k=10),
+                          iterations=8, checkpoint_every=4, finetune_fraction=0.25, k=10, ema_rampup=0.05),
         probe=ProbeSettings(steps=30, batch_size=32, width=8, n_heldout=200),
         evaluation=EvalSettings(n_latents=3, n_alpha=3, n_mean_latent=64, n_fid=40, n_real=60, n_ppl=20, batch=64)),
     "quick": Profile(

@@ -30,10 +30,36 @@ __all__ = ["LatentSemanticsSuite"]
 
 _COMMON = ("modularity", "compactness", "controlled_fraction", "fd_probe", "ppl_w", "pipl", "probe_accuracy")
 _HOUSEHOLDER = ("fd_ratio", "fd_insert_ratio")
+_WITH_WEIGHTS = {"inception": ("fid",), "lpips": ("ppl_w_lpips", "pipl_lpips")}  # metrics of supplied weights
+WEIGHT_NAMES = ("inception", "vgg16", "lpips")
 
 
-def _metrics(model: str) -> tuple[str, ...]:
-    return _COMMON + (_HOUSEHOLDER if model == "householder" else ())
+def _metrics(model: str, weights: dict[str, str]) -> tuple[str, ...]:
+    extra = tuple(m for name, ms in _WITH_WEIGHTS.items() if name in weights for m in ms)
+    return _COMMON + (_HOUSEHOLDER if model == "householder" else ()) + extra
+
+
+def weight_files(weights) -> dict[str, str]:
+    """``{name: path}`` from ``--weights`` items ``inception=PATH``, ``vgg16=PATH``, ``lpips=PATH`` (LPIPS needs
+    the VGG-16 ImageNet weights and the LPIPS linear layers both); a ValueError names what is wrong."""
+    from pathlib import Path as _Path
+
+    if not weights:
+        return {}
+    items = [weights] if isinstance(weights, (str, _Path)) else list(weights)
+    files = {}
+    for item in map(str, items):
+        name, sep, path = item.partition("=")
+        if not sep or name not in WEIGHT_NAMES:
+            raise ValueError(f"--weights: the latent-semantics suite takes {', '.join(n + '=PATH' for n in WEIGHT_NAMES)}"
+                             f" (FID with Inception; LPIPS from VGG-16 and its linear layers); got {item!r}.")
+        if not _Path(path).is_file():
+            raise ValueError(f"--weights {item}: no such file.")
+        files[name] = str(_Path(path).resolve())
+    if ("lpips" in files) != ("vgg16" in files):
+        raise ValueError("--weights: LPIPS needs both vgg16=PATH (torchvision's ImageNet VGG-16 state dict) and "
+                         "lpips=PATH (the LPIPS package's weights/v0.1/vgg.pth).")
+    return files
 
 
 class LatentSemanticsSuite(Suite):
@@ -46,7 +72,8 @@ class LatentSemanticsSuite(Suite):
     models = METHODS
     headline_metrics = {"modularity": "higher", "compactness": "higher", "controlled_fraction": "higher",
                         "fd_probe": "lower", "ppl_w": "lower", "pipl": "lower", "fd_ratio": "lower",
-                        "fd_insert_ratio": "lower", "probe_accuracy": "higher"}
+                        "fd_insert_ratio": "lower", "probe_accuracy": "higher", "fid": "lower",
+                        "ppl_w_lpips": "lower", "pipl_lpips": "lower"}
 
     def model_note(self, model: str) -> str:
         return {"householder": "A = Q(U) S Q(V) projectors, fine-tuned; directions: rows of Q(V)",
@@ -57,13 +84,16 @@ class LatentSemanticsSuite(Suite):
         return ("modularity", "compactness", "controlled_fraction", "fd_probe", "pipl", "fd_ratio")
 
     def metric_versions(self):
-        return {m: "1" for m in (*_COMMON, *_HOUSEHOLDER)}
+        return {m: "1" for m in (*_COMMON, *_HOUSEHOLDER, *(m for ms in _WITH_WEIGHTS.values() for m in ms))}
 
     def plan(self, profile: str, *, datasets: tuple[str, ...] = (), models: tuple[str, ...] = (),
-             seeds: int | None = None, precision: str = "auto") -> list[Job]:
+             seeds: int | None = None, precision: str = "auto", weights=None) -> list[Job]:
+        """The jobs of ``profile``. ``weights``: ``["inception=PATH", "vgg16=PATH", "lpips=PATH"]`` add FID and LPIPS
+        path lengths to every job (:func:`weight_files`)."""
         import datasets as ds_module
 
         p = self.profile(profile)
+        files = weight_files(weights)
         names, model_names, n_seeds = self.select(p, datasets=datasets, models=models, seeds=seeds)
         jobs = []
         for name in names:
@@ -83,12 +113,13 @@ class LatentSemanticsSuite(Suite):
             config = {"gan": gan.to_dict(), "probe": dataclasses.asdict(p.probe),
                       "evaluation": dataclasses.asdict(p.evaluation), "precision": precision}
             for model in model_names:
-                metrics = tuple(PlannedMetric(m, "1", {}) for m in _metrics(model))
+                metrics = tuple(PlannedMetric(m, "1", {}) for m in _metrics(model, files))
                 model_hash = config_hash({"model": model, "profile": profile})
                 for seed in range(n_seeds):
                     jobs.append(Job(suite=self.name, protocol_version=self.protocol_version, profile=profile,
                                     dataset=name, dataset_hash=ds.content_hash, model=model, seed=seed,
-                                    config=config, model_config_hash=model_hash, metrics=metrics))
+                                    config=config, model_config_hash=model_hash, metrics=metrics,
+                                    run_options={"weights": files} if files else {}))
         return jobs
 
     def compute(self, job: Job, run_dir: Path, *, device: str = "auto", progress: bool = True,

@@ -13,7 +13,8 @@ the NMI matrix, the traversal examples) and ``plots/``.
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -86,6 +87,7 @@ def _finetune(job: Job, run_dir: Path, gan: GanSettings, dataset, pretrained: Pa
 
 def run_job(job: Job, run_dir: Path, *, device: str = "auto", progress: bool = True,
             on_progress: Callable[[int, int, float], None] | None = None, cpu_threads: int = 1):
+    """Run ``job`` in ``run_dir``: ``(values, components, timing)`` of its planned metrics."""
     import datasets
     import metrics
     from benchmark.suites.latent_semantics import evaluation as ev
@@ -99,10 +101,8 @@ def run_job(job: Job, run_dir: Path, *, device: str = "auto", progress: bool = T
     s = EvalSettings(**job.config["evaluation"])
     dev = resolve_device(device)
     timing: dict[str, float] = {}
-    import time
-
     t = time.perf_counter()
-    with torch_threads(cpu_threads) if cpu_threads else _nothing():
+    with torch_threads(cpu_threads) if cpu_threads else contextlib.nullcontext():
         probe_result, (real_mu, real_sigma) = probe_and_real_stats(dataset, run_dir, probe_settings, s.n_real,
                                                                    device=str(dev), progress=progress)
     timing["probe_seconds"] = time.perf_counter() - t
@@ -114,15 +114,16 @@ def run_job(job: Job, run_dir: Path, *, device: str = "auto", progress: bool = T
     values: dict[str, float] = {}
     components: dict[str, dict] = {}
     t = time.perf_counter()
-    with torch_threads(cpu_threads) if cpu_threads else _nothing():
+    with torch_threads(cpu_threads) if cpu_threads else contextlib.nullcontext():
         if job.model == "householder":
             g_edit, g_inserted, ft = _finetune(job, run_dir, gan, dataset, pretrained, device=device,
                                                cpu_threads=cpu_threads, progress=progress, on_progress=on_progress)
             timing["finetune_seconds"] = ft.train_seconds
-            g_edit, g_inserted = g_edit.cpu(), g_inserted.cpu()
         else:
             g_edit, g_inserted = g_pre, None
-        probe = probe_result.probe.cpu().eval()
+        g_edit, g_pre = g_edit.to(dev), g_pre.to(dev)
+        g_inserted = None if g_inserted is None else g_inserted.to(dev)
+        probe = probe_result.probe.to(dev).eval()
         fid_seed = 1000 * job.seed + 3
 
         def fd(g) -> float:
@@ -144,6 +145,9 @@ def run_job(job: Job, run_dir: Path, *, device: str = "auto", progress: bool = T
         eps = float(grid[-1]) / 20.0
         values["ppl_w"] = ev.path_length(g_edit, probe, s, seed=fid_seed + 1)
         values["pipl"] = ev.path_length(g_edit, probe, s, seed=fid_seed + 2, layers=layers, eps=eps)
+        weights = job.run_options.get("weights") or {}
+        if weights:
+            values.update(_with_weights(weights, dataset, run_dir, g_edit, probe, layers, s, fid_seed, eps, dev))
     timing["evaluation_seconds"] = time.perf_counter() - t
     values.update(modularity=scores.modularity, compactness=scores.compactness,
                   controlled_fraction=scores.controlled_fraction,
@@ -170,12 +174,50 @@ def run_job(job: Job, run_dir: Path, *, device: str = "auto", progress: bool = T
     return values, components, timing
 
 
-class _nothing:
-    def __enter__(self):
-        return self
+def _with_weights(weights: dict[str, str], dataset, run_dir: Path, g, probe, layers, s: EvalSettings, seed: int,
+                  eps: float, dev) -> dict[str, float]:
+    """FID with the user's Inception weights (real statistics cached per weights file), and PPL / PIPL with LPIPS
+    (same samples as the probe's)."""
+    import hashlib
 
-    def __exit__(self, *exc):
-        return False
+    import metrics
+    from benchmark.suites.latent_semantics import evaluation as ev
+    from benchmark.suites.latent_semantics.perceptual import load_inception, load_lpips
 
+    out = {}
+    if "inception" in weights:
+        net = load_inception(weights["inception"]).to(dev)
 
-_ = dataclasses  # noqa: F401 - kept for the settings' dataclasses in annotations
+        def features(x01):
+            with torch.no_grad():
+                return torch.cat([net(x01[i:i + 64].to(dev)).double().cpu()
+                                  for i in range(0, x01.shape[0], 64)]).numpy()
+
+        folder = shared_dir(run_dir, "latent-semantics-probes")
+        digest = hashlib.sha256()
+        with open(weights["inception"], "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        key = digest.hexdigest()[:16]
+        path = folder / f"inception-{key}-{dataset.content_hash[:16]}-{s.n_real}.npz"
+        with exclusive(path):
+            if path.exists():
+                with np.load(path) as f:
+                    mu, sigma = f["mu"], f["sigma"]
+            else:
+                mu, sigma = ev.real_statistics(dataset, None, s.n_real, features=features, batch=128)
+                tmp = path.with_suffix(".tmp.npz")
+                np.savez(tmp, mu=mu, sigma=sigma)
+                tmp.replace(path)
+        gen_mu, gen_sigma = ev.generated_statistics(g, probe, s.n_fid, seed=seed, batch=s.batch, features=features)
+        out["fid"] = metrics.frechet_distance_from_stats(mu, sigma, gen_mu, gen_sigma)
+    if "lpips" in weights:
+        lp = load_lpips(weights["vgg16"], weights["lpips"]).to(dev)
+
+        def distance(a01, b01):
+            with torch.no_grad():
+                return lp(a01.to(dev), b01.to(dev)).double().cpu()
+
+        out["ppl_w_lpips"] = ev.path_length(g, probe, s, seed=seed + 1, distance=distance)
+        out["pipl_lpips"] = ev.path_length(g, probe, s, seed=seed + 2, layers=layers, eps=eps, distance=distance)
+    return out
