@@ -506,7 +506,8 @@ class Generator(nn.Module):
             s = styles[0]
             return s if s.ndim == 3 else s.unsqueeze(1).expand(-1, n, -1)
         if inject_index is None:
-            inject_index = int(torch.randint(1, n, (1,), generator=generator).item())
+            device = generator.device if generator is not None else None  # a CUDA generator draws on CUDA
+            inject_index = int(torch.randint(1, n, (1,), generator=generator, device=device).item())
         if not 0 <= inject_index <= n:
             raise ValueError(f"inject_index must be in [0, {n}], got {inject_index}")
         a, b = (s if s.ndim == 3 else s.unsqueeze(1).expand(-1, n, -1) for s in styles)
