@@ -184,7 +184,7 @@ def test_files_that_are_not_state_dicts_are_refused(tmp_path, files):
         load_inception(tensor)
     text = tmp_path / "notes.txt"
     text.write_text("not weights")
-    with pytest.raises(ValueError, match=r"could not be read as a state dict.*inception_v3_google"):
+    with pytest.raises(ValueError, match=r"cannot read .*torch.load\(weights_only=True\).*inception_v3_google"):
         load_inception(text)
     wrapped = tmp_path / "checkpoint.pth"
     torch.save({"state_dict": {"a": torch.zeros(1)}, "epoch": 3}, wrapped)
@@ -207,14 +207,14 @@ def test_wrong_keys_are_refused_naming_them(tmp_path, files):
         load_lpips(small_vgg, bad_lin)
     message = str(info.value)
     assert "unexpected keys: lin5.model.1.weight" in message
-    assert "wrongly shaped keys: lin2.model.1.weight (1, 128, 1, 1) (expected (1, 256, 1, 1))" in message
+    assert "shape mismatches: lin2.model.1.weight (1, 128, 1, 1) != (1, 256, 1, 1)" in message
     assert "PerceptualSimilarity" in message
 
     del vgg_features["features.0.weight"]
     vgg_features["features.28.bias"] = torch.zeros(3)
     broken_vgg = tmp_path / "vgg16-broken.pth"
     torch.save(vgg_features, broken_vgg)
-    pattern = r"missing keys: features\.0\.weight.*wrongly shaped keys: features\.28\.bias.*vgg16-397923af\.pth"
+    pattern = r"missing keys: features\.0\.weight.*shape mismatches: features\.28\.bias.*vgg16-397923af\.pth"
     with pytest.raises(ValueError, match=pattern):
         load_lpips(broken_vgg, files["paths"]["lpips"])
 
@@ -225,7 +225,38 @@ def test_wrong_keys_are_refused_naming_them(tmp_path, files):
     torch.save(inc, broken_inc)
     pattern = (
         r"missing keys: Conv2d_1a_3x3\.conv\.weight.*"
-        r"wrongly shaped keys: Mixed_7c\.branch_pool\.conv\.weight.*inception_v3_google"
+        r"shape mismatches: Mixed_7c\.branch_pool\.conv\.weight.*inception_v3_google"
     )
     with pytest.raises(ValueError, match=pattern):
         load_inception(broken_inc)
+
+
+# ------------------------------------------------------------------------------------------------------ end to end
+
+
+def test_the_smoke_run_with_weights_records_fid_and_lpips(files, tmp_path):
+    """`--weights` reaches the jobs: FID and the LPIPS path lengths are recorded beside the probe's metrics, the real
+    Inception statistics are cached once per weights file, and the unedited generator's FID is one number."""
+    import numpy as np
+
+    import leaderboard
+    from benchmark.cli import main
+
+    paths = files["paths"]
+    args = ["run", "--suite", "latent-semantics", "--profile", "smoke", "--out", str(tmp_path), "--jobs", "1",
+            "--device", "cpu", "--no-progress", "--weights", f"inception={paths['inception']}",
+            f"vgg16={paths['vgg16']}", f"lpips={paths['lpips']}"]
+    assert main(args) == 0
+    with leaderboard.Store(tmp_path / "leaderboard.sqlite") as store:
+        records = store.records(suite="latent-semantics", profile="smoke")
+    by = {(r.model, r.metric): r for r in records}
+    for model in ("householder", "sefa", "random"):
+        for metric in ("fid", "ppl_w_lpips", "pipl_lpips"):
+            assert by[(model, metric)].status == "ok", (model, metric)
+            assert np.isfinite(by[(model, metric)].value) and by[(model, metric)].value >= 0
+        assert by[(model, "fid")].value > 0
+    # SeFa and random directions edit the same pretrained generator with the same seeds
+    assert by[("sefa", "fid")].value == pytest.approx(by[("random", "fid")].value, rel=1e-9)
+    assert by[("sefa", "ppl_w_lpips")].value == pytest.approx(by[("random", "ppl_w_lpips")].value, rel=1e-9)
+    cached = list((tmp_path / "runs" / "_shared" / "latent-semantics-probes").glob("inception-*.npz"))
+    assert len(cached) == 1

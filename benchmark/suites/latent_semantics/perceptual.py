@@ -31,14 +31,14 @@ The suite uses it for the perceptual path length (PPL, Karras et al. 2019) and i
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 import torchvision
 from torch import nn
+
+from benchmark.state_dicts import as_state_dict, mismatches, read_state_dict
 
 __all__ = [
     "WEIGHT_NAMES",
@@ -88,64 +88,17 @@ LPIPS_EPS = 1e-10
 # ---------------------------------------------------------------------------------------------------- file checks
 
 
-def _read_state_dict(path, what: str, hint: str) -> dict[str, torch.Tensor]:
-    """Read a plain state dict (str -> tensor) from ``path``; a ValueError naming ``hint`` for anything else."""
-    p = Path(os.fspath(path)).expanduser()
-    if not p.is_file():
-        raise ValueError(f"{what} weights: no such file {str(p)!r}; {hint}")
+def _read(path, what: str, hint: str) -> dict[str, torch.Tensor]:
     try:
-        obj = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle, zip or weights_only errors: not a plain tensor state dict
-        raise ValueError(
-            f"{what} weights: {str(p)!r} could not be read as a state dict with torch.load(weights_only=True) "
-            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); a whole pickled model or a "
-            f"non-PyTorch file is not accepted; {hint}"
-        ) from None
-    return _as_state_dict(obj, f"{what} weights: {str(p)!r}", hint)
+        return read_state_dict(path, hint)
+    except ValueError as error:
+        raise ValueError(f"{what} weights: {error}") from None
 
 
-def _as_state_dict(obj, where: str, hint: str) -> dict[str, torch.Tensor]:
-    if not isinstance(obj, Mapping):
-        kind = type(obj).__name__
-        raise ValueError(f"{where} is not a state dict (it holds a {kind}, not a dict of tensors); {hint}")
-    bad = [k for k, v in obj.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
-    if bad:
-        shown = ", ".join(repr(k) for k in bad[:4])
-        raise ValueError(
-            f"{where} is not a state dict: entries {shown}{' ...' if len(bad) > 4 else ''} are not tensors "
-            f"(a training checkpoint wrapping the weights?); {hint}"
-        )
-    return dict(obj)
-
-
-def _few(keys, n: int = 5) -> str:
-    keys = sorted(keys)
-    return ", ".join(keys[:n]) + (f" ... ({len(keys)} in all)" if len(keys) > n else "")
-
-
-def _check_keys(
-    state: Mapping[str, torch.Tensor],
-    expected: Mapping[str, torch.Size],
-    where: str,
-    hint: str,
-    ignore_prefixes: tuple[str, ...] = (),
-    optional_suffixes: tuple[str, ...] = (),
-) -> None:
+def _check_keys(state: Mapping[str, torch.Tensor], expected: Mapping[str, torch.Size], where: str, hint: str,
+                **skip) -> None:
     """Missing, unexpected and wrongly shaped keys against ``expected`` (name -> shape), all reported at once."""
-    missing = [k for k in expected if k not in state and not k.endswith(optional_suffixes)]
-    unexpected = [k for k in state if k not in expected and not k.startswith(ignore_prefixes)]
-    wrong = [
-        f"{k} {tuple(state[k].shape)} (expected {tuple(shape)})"
-        for k, shape in expected.items()
-        if k in state and tuple(state[k].shape) != tuple(shape)
-    ]
-    problems = []
-    if missing:
-        problems.append(f"missing keys: {_few(missing)}")
-    if unexpected:
-        problems.append(f"unexpected keys: {_few(unexpected)}")
-    if wrong:
-        problems.append(f"wrongly shaped keys: {_few(wrong, 3)}")
+    problems = mismatches(state, expected, **skip)
     if problems:
         raise ValueError(f"{where} does not match: {'; '.join(problems)}; {hint}")
 
@@ -185,7 +138,7 @@ class InceptionFeatures(nn.Module):
         super().__init__()
         net = torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=False, transform_input=True)
         if state_dict is not None:
-            state = _as_state_dict(state_dict, source, INCEPTION_HINT)
+            state = as_state_dict(state_dict, source, INCEPTION_HINT)
             expected = {k: v.shape for k, v in net.state_dict().items()}
             _check_keys(state, expected, source, INCEPTION_HINT, optional_suffixes=("num_batches_tracked",))
             net.load_state_dict(state, strict=False)  # strictness checked above; only num_batches_tracked may miss
@@ -209,7 +162,7 @@ class InceptionFeatures(nn.Module):
 def load_inception(path) -> InceptionFeatures:
     """:class:`InceptionFeatures` with the torchvision Inception-v3 state dict at ``path`` (see :data:`INCEPTION_HINT`);
     a ValueError for a missing file, a file that is not a state dict, or missing/unexpected/wrongly shaped keys."""
-    state = _read_state_dict(path, "inception", INCEPTION_HINT)
+    state = _read(path, "inception", INCEPTION_HINT)
     return InceptionFeatures(state, source=f"inception weights: {str(path)!r}")
 
 
@@ -235,14 +188,14 @@ class LPIPS(nn.Module):
         super().__init__()
         features = torchvision.models.vgg16(weights=None).features
         if vgg_state_dict is not None:
-            state = _as_state_dict(vgg_state_dict, vgg_source, VGG16_HINT)
+            state = as_state_dict(vgg_state_dict, vgg_source, VGG16_HINT)
             expected = {f"features.{k}": v.shape for k, v in features.state_dict().items()}
             _check_keys(state, expected, vgg_source, VGG16_HINT, ignore_prefixes=("classifier.",))
             features.load_state_dict({k[len("features."):]: state[k] for k in expected})
         self.features = features[: VGG_TAPS[-1] + 1]  # up to relu5_3; the last max-pool is not used
         self.lins = nn.ParameterList([nn.Parameter(torch.zeros(1, c, 1, 1)) for c in LPIPS_CHANNELS])
         if lin_state_dict is not None:
-            state = _as_state_dict(lin_state_dict, lin_source, LPIPS_HINT)
+            state = as_state_dict(lin_state_dict, lin_source, LPIPS_HINT)
             expected = {f"lin{i}.model.1.weight": torch.Size((1, c, 1, 1)) for i, c in enumerate(LPIPS_CHANNELS)}
             _check_keys(state, expected, lin_source, LPIPS_HINT)
             with torch.no_grad():
@@ -281,8 +234,8 @@ def load_lpips(vgg_path, lin_path) -> LPIPS:
     """:class:`LPIPS` from torchvision's VGG-16 state dict (:data:`VGG16_HINT`) and the lpips package's VGG linear
     layers (:data:`LPIPS_HINT`); a ValueError for a missing file, a file that is not a state dict, or
     missing/unexpected/wrongly shaped keys."""
-    vgg = _read_state_dict(vgg_path, "vgg16", VGG16_HINT)
-    lin = _read_state_dict(lin_path, "lpips", LPIPS_HINT)
+    vgg = _read(vgg_path, "vgg16", VGG16_HINT)
+    lin = _read(lin_path, "lpips", LPIPS_HINT)
     return LPIPS(
         vgg, lin, vgg_source=f"vgg16 weights: {str(vgg_path)!r}", lin_source=f"lpips weights: {str(lin_path)!r}"
     )

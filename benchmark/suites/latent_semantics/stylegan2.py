@@ -37,6 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import autograd, nn
 
+from benchmark.state_dicts import first_keys, mismatches
+
 __all__ = [
     "CheckpointError",
     "ConstantInput",
@@ -713,12 +715,6 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be loaded into these modules (message is one line)."""
 
 
-def _first(keys: Sequence[str], n: int = 3) -> str:
-    keys = sorted(keys)
-    more = f" (+{len(keys) - n} more)" if len(keys) > n else ""
-    return ", ".join(keys[:n]) + more
-
-
 def _infer_g_channels(sd: dict[str, torch.Tensor], size: int) -> dict[int, int] | None:
     try:
         ch = {4: int(sd["input.input"].shape[1])}
@@ -750,21 +746,7 @@ def _multiplier_for(ch: dict[int, int]) -> int | None:
 
 
 def _match_state(module: nn.Module, sd: dict[str, Any], what: str) -> None:
-    own = module.state_dict()
-    missing = [k for k in own if k not in sd]
-    unexpected = [k for k in sd if k not in own]
-    shapes = [f"{k} {tuple(sd[k].shape)} vs {tuple(v.shape)}" for k, v in own.items()
-              if k in sd and isinstance(sd[k], torch.Tensor) and tuple(sd[k].shape) != tuple(v.shape)]
-    non_tensor = [k for k in own if k in sd and not isinstance(sd[k], torch.Tensor)]
-    problems = []
-    if missing:
-        problems.append(f"missing keys: {_first(missing)}")
-    if unexpected:
-        problems.append(f"unexpected keys: {_first(unexpected)}")
-    if shapes:
-        problems.append(f"shape mismatches (checkpoint vs model): {_first(shapes)}")
-    if non_tensor:
-        problems.append(f"non-tensor entries: {_first(non_tensor)}")
+    problems = mismatches(sd, {k: v.shape for k, v in module.state_dict().items()})
     if problems:
         raise CheckpointError(f"{what} does not match: " + "; ".join(problems))
     module.load_state_dict(sd, strict=True)
@@ -813,7 +795,7 @@ def load_rosinality(path: str | os.PathLike, size: int, channel_multiplier: int 
     if not isinstance(ckpt, dict):
         raise CheckpointError(f"checkpoint {path} holds a {type(ckpt).__name__}, not a dict with {key!r}")
     if key not in ckpt or not isinstance(ckpt[key], dict):
-        raise CheckpointError(f"checkpoint {path} has no {key!r} state dict (entries: {_first([str(k) for k in ckpt])})")
+        raise CheckpointError(f"checkpoint {path} has no {key!r} state dict (entries: {first_keys([str(k) for k in ckpt])})")
     sd: dict[str, Any] = ckpt[key]
     try:
         log_size = _log2_size(size)

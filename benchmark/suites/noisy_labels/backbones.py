@@ -29,12 +29,12 @@ torchvision is imported only when a torchvision trunk is built, so ``small_cnn``
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from benchmark.state_dicts import mismatches, read_state_dict
 from benchmark.suites.noisy_labels.losses import nested_truncate
 from benchmark.suites.noisy_labels.recipes import BACKBONES
 from benchmark.suites.noisy_labels.models import SmallCNN
@@ -211,27 +211,8 @@ def weights_hint(name: str) -> str:
             f"{name}(weights='IMAGENET1K_V1').state_dict(), '{file}')\" and pass --weights {file}")
 
 
-def _first(keys, n: int = 3) -> str:
-    keys = sorted(keys)
-    shown = ", ".join(keys[:n])
-    return shown + (f" (and {len(keys) - n} more)" if len(keys) > n else "")
-
-
-def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    expected = ("the weights file must be a torchvision state dict saved with torch.save(model.state_dict()) "
-                "(a dict of tensors), not a pickled model or checkpoint")
-    try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - garbage bytes and refused pickles raise many types
-        raise ValueError(f"cannot read {path} with torch.load(weights_only=True) ({type(error).__name__}): "
-                         f"{expected}.") from None
-    if not isinstance(loaded, Mapping):
-        raise ValueError(f"{path} holds a {type(loaded).__name__}, not a state dict: {expected}.")
-    bad = [str(key) for key, value in loaded.items() if not (isinstance(key, str) and torch.is_tensor(value))]
-    if bad:
-        raise ValueError(f"{path} is a dict whose entries are not all tensors with str keys ({_first(bad)}): "
-                         f"{expected}.")
-    return dict(loaded)
+_STATE_DICT_HINT = ("the weights file must be a torchvision state dict saved with torch.save(model.state_dict()) "
+                    "(a dict of tensors), not a pickled model or checkpoint.")
 
 
 def _load_weights(trunk: _Trunk, name: str, path: Path) -> None:
@@ -243,7 +224,7 @@ def _load_weights(trunk: _Trunk, name: str, path: Path) -> None:
                f"{name} trains from scratch in its recipe (no ImageNet weights): pass no weights")
         raise FileNotFoundError(f"no weights file at {path}. ImageNet weights cannot be downloaded by this suite; "
                                 f"{how}")
-    given = _read_state_dict(path)
+    given = read_state_dict(path, _STATE_DICT_HINT)
     for key in _DROPPED_KEYS[name]:
         given.pop(key, None)
     own = trunk.state_dict()
@@ -253,13 +234,9 @@ def _load_weights(trunk: _Trunk, name: str, path: Path) -> None:
                          f"but {name} has the CIFAR stem {tuple(own['conv1.weight'].shape)}: pretrained weights are "
                          f"not part of the CIFAR recipe (ELR trains from scratch); pass no weights.")
     # Files written before batch norm counted its batches (torchvision's own old .pth) lack num_batches_tracked.
-    missing = [key for key in own if key not in given and not key.endswith("num_batches_tracked")]
-    unexpected = [key for key in given if key not in own]
-    shapes = [f"{key} {tuple(given[key].shape)} != {tuple(own[key].shape)}" for key in own
-              if key in given and given[key].shape != own[key].shape]
-    if missing or unexpected or shapes:
-        problems = [f"{label}: {_first(keys)}" for label, keys in
-                    (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", shapes)) if keys]
+    problems = mismatches(given, {key: value.shape for key, value in own.items()},
+                          optional_suffixes=("num_batches_tracked",))
+    if problems:
         raise ValueError(f"{path} does not fit {name} ({arch} without {', '.join(_DROPPED_KEYS[name])}): "
                          f"{'; '.join(problems)}. Pass a state dict of {arch}, saved with "
                          f"torch.save(model.state_dict()).")
