@@ -13,7 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from tqdm.auto import tqdm
 
-from benchmark.executors import Executor, JobFunction
+from benchmark.executors import Executor, JobFunction, StateCallback
 from benchmark.jobs import Job, JobOutcome
 
 __all__ = ["LocalExecutor", "auto_workers", "worker_threads"]
@@ -173,7 +173,8 @@ class LocalExecutor(Executor):
                 f"(--jobs 1: one process)")
 
     def map(self, fn: JobFunction, jobs: Sequence[Job], *, progress: bool = True,
-            warm_up: Callable[[], None] | None = None) -> Iterator[JobOutcome]:
+            warm_up: Callable[[], None] | None = None,
+            on_state: StateCallback | None = None) -> Iterator[JobOutcome]:
         pooled = self.n_workers > 1 and len(jobs) > 1
         if warm_up is not None and jobs:
             # here, once, with the threads each job will have: numba's cache then holds the kernels every worker
