@@ -9,6 +9,7 @@ that raises is stored as ``failed`` records of every planned metric, carrying th
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import time
@@ -22,10 +23,10 @@ import leaderboard
 from benchmark.environment import environment
 from benchmark.executors import Executor
 from benchmark.jobs import Job, JobOutcome
-from benchmark.sinks import RecordSink, StoreSink
+from benchmark.sinks import JsonlSink, RecordSink, StoreSink, import_results
 from benchmark.suites import get_suite
 
-__all__ = ["run_job", "run_jobs", "run_records", "check_claims"]
+__all__ = ["run_job", "run_jobs", "run_sweep", "run_records", "check_claims"]
 
 
 def run_job(job: Job, *, out: Path, sink: RecordSink, device: str = "auto", progress: bool = True,
@@ -63,15 +64,22 @@ def run_job(job: Job, *, out: Path, sink: RecordSink, device: str = "auto", prog
 
 def run_jobs(jobs: list[Job], *, out: Path, db: Path | None = None, sink: RecordSink | None = None,
              device: str = "auto", n_workers: int = 1, executor: Executor | None = None,
-             progress: bool = True) -> list[JobOutcome]:
+             progress: bool = True, sweep_dir: Path | None = None) -> list[JobOutcome]:
     """Run every job not stored yet; returns the outcomes in the order the jobs finished.
 
     Records go to ``sink`` (default: the store at ``db``); jobs run on ``executor`` (default: the local
-    executor with ``n_workers`` processes)."""
+    executor with ``n_workers`` processes). A ``remote`` executor (Slurm, Dask) is a sweep: see :func:`run_sweep`,
+    which needs ``db`` and ``sweep_dir``."""
     from benchmark.executors.local import LocalExecutor
 
     if (db is None) == (sink is None):
         raise ValueError("give either db (the store) or sink, not both or neither.")
+    if executor is not None and executor.remote:
+        if db is None or sweep_dir is None:
+            raise ValueError("a remote executor runs a sweep: give db (the store it imports into) and sweep_dir "
+                             "(where its jobs write their records), not a sink.")
+        return run_sweep(jobs, out=out, db=db, sweep_dir=sweep_dir, executor=executor, device=device,
+                         progress=progress)
     sink = sink if sink is not None else StoreSink(Path(db))
     executor = executor if executor is not None else LocalExecutor(n_workers)
     out = Path(out)
@@ -94,6 +102,69 @@ def run_jobs(jobs: list[Job], *, out: Path, db: Path | None = None, sink: Record
     finally:
         bar.close()
     return outcomes
+
+
+def run_sweep(jobs: list[Job], *, out: Path, db: Path, sweep_dir: Path, executor: Executor, device: str = "auto",
+              progress: bool = True) -> list[JobOutcome]:
+    """Run the jobs not stored in ``db`` on a remote executor, importing their records as they finish.
+
+    The workers write one JSON Lines file per job attempt into ``sweep_dir/records`` (never the SQLite store,
+    which is unsafe over a network file system); this process imports them into ``db`` (first whatever a
+    stopped sweep left there, then after every finished job), so the store ends as a local run leaves it. Only
+    jobs without all their records ``ok`` in the store are submitted. A job whose file is refused (cut off, or
+    not its planned records) counts as failed and runs again next time. The progress bar shows done, running,
+    queued and failed jobs."""
+    out, db, sweep_dir = Path(out), Path(db), Path(sweep_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    records_dir = sweep_dir / "records"
+    records_dir.mkdir(parents=True, exist_ok=True)
+    store = StoreSink(db)
+    _import(records_dir, db, jobs)
+    outcomes: list[JobOutcome] = []
+    todo = []
+    for job in jobs:
+        if store.stored(job):
+            outcomes.append(JobOutcome(job, "skipped", 0.0, run_dir=str(job.run_dir(out))))
+        else:
+            todo.append(job)
+    state = {"running": 0, "queued": len(todo), "failed": 0}
+    bar = tqdm(total=len(jobs), initial=len(outcomes), desc="sweep", unit="job", disable=not progress)
+
+    def show() -> None:
+        bar.set_postfix_str(f"running {state['running']}, queued {state['queued']}, failed {state['failed']}")
+
+    def on_state(running: int, queued: int) -> None:
+        state.update(running=running, queued=queued)
+        show()
+
+    show()
+    fn = functools.partial(run_job, out=out, sink=JsonlSink(records_dir), device=device)
+    try:
+        for outcome in executor.map(fn, todo, progress=False, warm_up=functools.partial(_warm_up, todo),
+                                    on_state=on_state):
+            rejected = _import(records_dir, db, jobs)
+            if outcome.status in ("ok", "skipped") and not store.stored(outcome.job):
+                why = [reason for path, reason in rejected if Path(path).name.startswith(outcome.job.job_id)]
+                outcome = dataclasses.replace(
+                    outcome, status="failed",
+                    error="its records did not reach the store" + (f": its file {why[-1]}" if why else
+                                                                   f" (no whole file in {records_dir})"))
+            state["failed"] += outcome.status == "failed"
+            outcomes.append(outcome)
+            show()
+            bar.update()
+    finally:
+        bar.close()
+        _import(records_dir, db, jobs)
+    return outcomes
+
+
+def _import(records_dir: Path, db: Path, jobs: list[Job]) -> tuple[tuple[str, str], ...]:
+    """Import the sweep's record files; warn about each file refused whole. Returns the refused files."""
+    report = import_results(records_dir, db, jobs)
+    for path, reason in report.rejected:
+        tqdm.write(f"refused {path}: {reason} (renamed .rejected; the job runs again)")
+    return report.rejected
 
 
 def _warm_up(jobs: list[Job]) -> None:

@@ -48,6 +48,32 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "noisy-label recipes that start from them (paper profile: resnet18=PATH resnet50=PATH, or one "
                         "PATH when the run needs one backbone); for latent-semantics, inception=PATH (FID) and "
                         "vgg16=PATH lpips=PATH (LPIPS path lengths)")
+    c = p.add_argument_group("sweeps on a cluster (docs/cluster.md)")
+    c.add_argument("--executor", default="local", choices=("local", "slurm", "dask"),
+                   help="where the jobs run: 'local' (default) a process pool on this machine; 'slurm' a job array "
+                        "through submitit; 'dask' the tasks of a Dask cluster. The jobs are the same whichever runs "
+                        "them; cluster jobs write JSON Lines files into the sweep folder, imported into the store")
+    c.add_argument("--sweep-dir", help="the sweep folder: job record files, logs, Slurm handles "
+                                       "(default OUT/sweeps/SUITE-PROFILE); on a file system the workers share")
+    c.add_argument("--resume", action="store_true",
+                   help="attach to the running jobs of a stopped Slurm sweep instead of refusing to start")
+    c.add_argument("--dry-run", action="store_true",
+                   help="with --executor slurm: print the jobs to submit and the sbatch script; submit nothing")
+    c.add_argument("--partition", help="Slurm partition")
+    c.add_argument("--gpus-per-job", type=int, default=0, help="GPUs each job asks for (Slurm; Dask resources)")
+    c.add_argument("--cpus-per-job", type=int, help="CPUs each Slurm job asks for")
+    c.add_argument("--mem-gb", type=float, help="memory each Slurm job asks for, in GB")
+    c.add_argument("--time", default="240", help="Slurm time limit per job: minutes, or H:MM:SS (default 240)")
+    c.add_argument("--array-parallelism", type=int, default=32,
+                   help="Slurm jobs of the array running at once (default 32)")
+    c.add_argument("--slurm-extra", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="more #SBATCH options, e.g. account=proj qos=high constraint=a100")
+    c.add_argument("--slurm-local", action="store_true",
+                   help="run the Slurm submission with submitit's local executor on this machine (no cluster needed)")
+    c.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT (default: a LocalCluster here)")
+    c.add_argument("--dask-workers", type=int, help="worker processes of the LocalCluster (default: --jobs)")
+    c.add_argument("--retries", type=int, default=2, help="Dask: retries of a task whose worker died (default 2); "
+                                                         "Slurm: attempts after the first (default 2)")
     p.set_defaults(func=run)
 
 
@@ -82,11 +108,20 @@ def run(args: argparse.Namespace) -> int:
         n_workers = auto_workers(len(jobs), args.device) if args.jobs == "auto" else int(args.jobs)
     except (RuntimeError, ValueError) as exc:  # e.g. --device cuda on a machine without CUDA
         raise UsageError(str(exc)) from None
-    executor = LocalExecutor(n_workers)
+    sweep_dir = Path(args.sweep_dir) if args.sweep_dir else out / "sweeps" / f"{args.suite}-{profile}"
+    executor = _executor(args, n_workers, sweep_dir) if args.executor != "local" else LocalExecutor(n_workers)
+    if args.dry_run:
+        return _dry_run(executor, jobs, db, sweep_dir)
     if executor.describe():
         print(executor.describe())
     start = time.perf_counter()
-    outcomes = run_jobs(jobs, out=out, db=db, device=args.device, executor=executor, progress=not args.no_progress)
+    try:
+        outcomes = run_jobs(jobs, out=out, db=db, device=args.device, executor=executor,
+                            progress=not args.no_progress, sweep_dir=sweep_dir)
+    except ValueError as exc:  # e.g. a Slurm sweep still running without --resume, an unreachable scheduler
+        if executor.remote:
+            raise UsageError(str(exc)) from None
+        raise
     counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "skipped", "failed")}
     print(f"\ndone in {time.perf_counter() - start:.0f} s: {counts['ok']} trained, {counts['skipped']} already stored, "
           f"{counts['failed']} failed")
@@ -117,6 +152,84 @@ def run(args: argparse.Namespace) -> int:
     if note:
         print(note)
     return 1 if counts["failed"] else 0
+
+
+def parse_time(text: str) -> int:
+    """Minutes from ``90``, ``1:30:00`` or ``2-00:00:00`` (Slurm's forms for days-hours:minutes:seconds)."""
+    try:
+        days, _, clock = text.rpartition("-")
+        parts = [int(x) for x in clock.split(":")]
+        if len(parts) == 1:
+            minutes = parts[0]
+        elif len(parts) == 3:
+            minutes = parts[0] * 60 + parts[1] + (parts[2] > 0)
+        else:
+            raise ValueError
+        minutes += int(days or 0) * 24 * 60
+    except ValueError:
+        raise UsageError(f"--time: expected minutes (90) or H:MM:SS (1:30:00) or D-HH:MM:SS; got {text!r}.") from None
+    if minutes < 1:
+        raise UsageError(f"--time must be at least one minute; got {text!r}.")
+    return minutes
+
+
+def parse_extra(items: list[str]) -> dict[str, str]:
+    """``["account=proj", "qos=high"]`` as a dict of #SBATCH options."""
+    extra = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise UsageError(f"--slurm-extra: expected KEY=VALUE (e.g. account=proj); got {item!r}.")
+        extra[key.strip().lstrip("-").replace("-", "_")] = value.strip()
+    return extra
+
+
+def _executor(args: argparse.Namespace, n_workers: int, sweep_dir: Path):
+    """The Slurm or Dask executor the options describe; their options checked before anything is submitted."""
+    for name in ("gpus_per_job", "array_parallelism", "retries"):
+        value = getattr(args, name)
+        if value < (1 if name == "array_parallelism" else 0):
+            raise UsageError(f"--{name.replace('_', '-')} must be {'>= 1' if name == 'array_parallelism' else '>= 0'}"
+                             f"; got {value}.")
+    if args.executor == "slurm":
+        try:
+            from benchmark.executors.slurm import SlurmExecutor
+        except ImportError as exc:
+            raise UsageError(f"--executor slurm needs submitit ({exc}): pip install -e '.[cluster]'.") from None
+        return SlurmExecutor(sweep_dir, partition=args.partition, gpus_per_job=args.gpus_per_job,
+                             cpus_per_job=args.cpus_per_job, mem_gb=args.mem_gb, time_min=parse_time(args.time),
+                             array_parallelism=args.array_parallelism, slurm_extra=parse_extra(args.slurm_extra),
+                             local=args.slurm_local, resume=args.resume, max_attempts=1 + args.retries)
+    if args.dry_run:
+        raise UsageError("--dry-run shows the sbatch script of --executor slurm; drop it for --executor dask.")
+    try:
+        from benchmark.executors.dask import DaskExecutor
+    except ImportError as exc:
+        raise UsageError(f"--executor dask needs distributed ({exc}): pip install -e '.[cluster]'.") from None
+    if args.dask_workers is not None and args.dask_workers < 1:
+        raise UsageError(f"--dask-workers must be >= 1; got {args.dask_workers}.")
+    return DaskExecutor(args.scheduler, n_workers=args.dask_workers or n_workers, retries=args.retries,
+                        gpus_per_job=args.gpus_per_job)
+
+
+def _dry_run(executor, jobs, db: Path, sweep_dir: Path) -> int:
+    """Print what a Slurm sweep would submit: the jobs not stored yet and the sbatch script of their array."""
+    from benchmark.sinks import StoreSink
+
+    if not hasattr(executor, "sbatch_script"):
+        raise UsageError("--dry-run shows the sbatch script of --executor slurm; add --executor slurm.")
+    store = StoreSink(db)
+    todo = [j for j in jobs if not store.stored(j)]
+    print(f"dry run: {len(todo)} of {len(jobs)} jobs would be submitted ({len(jobs) - len(todo)} stored), "
+          f"sweep folder {sweep_dir}")
+    for job in todo[:20]:
+        print(f"  {job.label}  {job.job_id}")
+    if len(todo) > 20:
+        print(f"  ... and {len(todo) - 20} more")
+    if todo:
+        print("\nsbatch script of the job array:\n")
+        print(executor.sbatch_script(len(todo)))
+    return 0
 
 
 def _check_device_and_precision(device: str, precision: str) -> None:
