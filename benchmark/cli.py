@@ -16,6 +16,7 @@ from pathlib import Path
 # Sub-command modules, in the order they appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "benchmark.commands.run",
+    "benchmark.commands.sweep_plan",
     "benchmark.commands.claims",
     "benchmark.commands.listing",
     "benchmark.commands.leaderboard",
