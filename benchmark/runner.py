@@ -149,6 +149,10 @@ def run_sweep(jobs: list[Job], *, out: Path, db: Path, sweep_dir: Path, executor
                     outcome, status="failed",
                     error="its records did not reach the store" + (f": its file {why[-1]}" if why else
                                                                    f" (no whole file in {records_dir})"))
+            if outcome.status == "failed" and not _has_records(db, outcome.job):
+                # the worker died (out of memory, a lost node) before writing anything: keep why, as a failed job
+                StoreSink(db).write(outcome.job, outcome.job.failed_records(
+                    outcome.error or "the job's worker died", "", environment=environment()))
             state["failed"] += outcome.status == "failed"
             outcomes.append(outcome)
             show()
@@ -157,6 +161,11 @@ def run_sweep(jobs: list[Job], *, out: Path, db: Path, sweep_dir: Path, executor
         bar.close()
         _import(records_dir, db, jobs)
     return outcomes
+
+
+def _has_records(db: Path, job: Job) -> bool:
+    with leaderboard.Store(db) as store:
+        return store.count(record_id=job.record_ids()) > 0
 
 
 def _import(records_dir: Path, db: Path, jobs: list[Job]) -> tuple[tuple[str, str], ...]:

@@ -209,7 +209,7 @@ def _executor(args: argparse.Namespace, n_workers: int, sweep_dir: Path):
     if args.dask_workers is not None and args.dask_workers < 1:
         raise UsageError(f"--dask-workers must be >= 1; got {args.dask_workers}.")
     return DaskExecutor(args.scheduler, n_workers=args.dask_workers or n_workers, retries=args.retries,
-                        gpus_per_job=args.gpus_per_job)
+                        gpus_per_job=args.gpus_per_job, connect_timeout=10.0)
 
 
 def _dry_run(executor, jobs, db: Path, sweep_dir: Path) -> int:
