@@ -66,6 +66,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--time", default="240", help="Slurm time limit per job: minutes, or H:MM:SS (default 240)")
     c.add_argument("--array-parallelism", type=int, default=32,
                    help="Slurm jobs of the array running at once (default 32)")
+    c.add_argument("--max-array-size", type=int, default=1001,
+                   help="most tasks in one Slurm array (the cluster's MaxArraySize, default 1001); a larger sweep is "
+                        "submitted as several arrays")
     c.add_argument("--slurm-extra", nargs="+", default=[], metavar="KEY=VALUE",
                    help="more #SBATCH options, e.g. account=proj qos=high constraint=a100")
     c.add_argument("--slurm-local", action="store_true",
@@ -186,11 +189,9 @@ def parse_extra(items: list[str]) -> dict[str, str]:
 
 def _executor(args: argparse.Namespace, n_workers: int, sweep_dir: Path):
     """The Slurm or Dask executor the options describe; their options checked before anything is submitted."""
-    for name in ("gpus_per_job", "array_parallelism", "retries"):
-        value = getattr(args, name)
-        if value < (1 if name == "array_parallelism" else 0):
-            raise UsageError(f"--{name.replace('_', '-')} must be {'>= 1' if name == 'array_parallelism' else '>= 0'}"
-                             f"; got {value}.")
+    for name, least in (("gpus_per_job", 0), ("array_parallelism", 1), ("max_array_size", 1), ("retries", 0)):
+        if getattr(args, name) < least:
+            raise UsageError(f"--{name.replace('_', '-')} must be >= {least}; got {getattr(args, name)}.")
     if args.executor == "slurm":
         try:
             from benchmark.executors.slurm import SlurmExecutor
@@ -199,7 +200,8 @@ def _executor(args: argparse.Namespace, n_workers: int, sweep_dir: Path):
         return SlurmExecutor(sweep_dir, partition=args.partition, gpus_per_job=args.gpus_per_job,
                              cpus_per_job=args.cpus_per_job, mem_gb=args.mem_gb, time_min=parse_time(args.time),
                              array_parallelism=args.array_parallelism, slurm_extra=parse_extra(args.slurm_extra),
-                             local=args.slurm_local, resume=args.resume, max_attempts=1 + args.retries)
+                             local=args.slurm_local, resume=args.resume, max_attempts=1 + args.retries,
+                             max_array_size=args.max_array_size)
     if args.dry_run:
         raise UsageError("--dry-run shows the sbatch script of --executor slurm; drop it for --executor dask.")
     try:
@@ -227,7 +229,10 @@ def _dry_run(executor, jobs, db: Path, sweep_dir: Path) -> int:
     if len(todo) > 20:
         print(f"  ... and {len(todo) - 20} more")
     if todo:
-        print("\nsbatch script of the job array:\n")
+        n_arrays = -(-len(todo) // executor.max_array_size)
+        which = (f"the first of {n_arrays} job arrays (at most {executor.max_array_size} tasks each)" if n_arrays > 1
+                 else "the job array" if len(todo) > 1 else "the job")
+        print(f"\nsbatch script of {which}:\n")
         print(executor.sbatch_script(len(todo)))
     return 0
 

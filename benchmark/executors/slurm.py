@@ -70,6 +70,7 @@ SLURM_POLL_SECONDS = 10.0
 LOCAL_POLL_SECONDS = 0.5
 RESULT_GRACE_SECONDS = 60.0  # Slurm: how long an ended job's result pickle may take to show up on a shared FS
 HANDLES = "handles.json"
+MAX_ARRAY_SIZE = 1001  # Slurm's default MaxArraySize: a larger sweep is submitted as several arrays
 
 
 try:  # submitit is the cluster extra: without it this module imports, and SlurmExecutor() says what to install
@@ -183,7 +184,9 @@ class SlurmExecutor(Executor):
     many jobs run at once; locally: how many processes), ``slurm_extra`` (``{"account": "proj"}`` ->
     ``#SBATCH --account=proj``). ``resume``: attach to the live jobs recorded in ``folder/handles.json`` instead of
     refusing to start. ``max_attempts``: submissions of a job whose process dies before it is reported failed.
-    ``poll_seconds``: how often the jobs are polled (default 10 s on Slurm, 0.5 s locally).
+    ``poll_seconds``: how often the jobs are polled (default 10 s on Slurm, 0.5 s locally). ``max_array_size``:
+    the most tasks of one array (Slurm's ``MaxArraySize``, 1001 by default); a larger sweep is submitted as several
+    arrays, each running ``array_parallelism`` tasks at once.
     """
 
     remote = True
@@ -191,7 +194,8 @@ class SlurmExecutor(Executor):
     def __init__(self, folder: str | os.PathLike[str], *, partition: str | None = None, gpus_per_job: int = 0,
                  cpus_per_job: int | None = None, mem_gb: float | None = None, time_min: int = 240,
                  array_parallelism: int = 32, slurm_extra: dict[str, str] | None = None, local: bool = False,
-                 resume: bool = False, max_attempts: int = 3, poll_seconds: float | None = None) -> None:
+                 resume: bool = False, max_attempts: int = 3, poll_seconds: float | None = None,
+                 max_array_size: int = MAX_ARRAY_SIZE) -> None:
         def positive_int(name: str, value: Any, minimum: int = 1) -> None:
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
@@ -202,6 +206,7 @@ class SlurmExecutor(Executor):
         positive_int("time_min", time_min)
         positive_int("array_parallelism", array_parallelism)
         positive_int("max_attempts", max_attempts)
+        positive_int("max_array_size", max_array_size)
         if cpus_per_job is not None:
             positive_int("cpus_per_job", cpus_per_job)
         if mem_gb is not None and not mem_gb > 0:
@@ -226,6 +231,7 @@ class SlurmExecutor(Executor):
         self.local = local
         self.resume = resume
         self.max_attempts = max_attempts
+        self.max_array_size = max_array_size
         self.poll_seconds = float(poll_seconds) if poll_seconds is not None else (
             LOCAL_POLL_SECONDS if local else SLURM_POLL_SECONDS)
         #: job_id -> the submitit job of every job this executor waits for now (attached or submitted); tests
@@ -283,13 +289,15 @@ class SlurmExecutor(Executor):
 
     def sbatch_script(self, n_jobs: int) -> str:
         """The sbatch file submitit would write to submit ``n_jobs`` jobs (an array when ``n_jobs`` > 1, as
-        submitit submits a single call as a plain job); needs no Slurm."""
+        submitit submits a single call as a plain job; the first of several arrays when ``n_jobs`` exceeds
+        ``max_array_size``); needs no Slurm."""
         from submitit.slurm.slurm import _make_sbatch_string
 
         if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
             raise ValueError(f"n_jobs must be an integer >= 1; got {n_jobs!r}.")
         folder = self.logs_folder / "%j"
         command = " ".join([shlex.quote(sys.executable), "-u -m submitit.core._submit", shlex.quote(str(folder))])
+        n_jobs = min(n_jobs, self.max_array_size)  # the first array of a sweep larger than MaxArraySize
         return _make_sbatch_string(command=command, folder=folder, map_count=n_jobs if n_jobs > 1 else None,
                                    **self._slurm_parameters())
 
@@ -391,9 +399,11 @@ class SlurmExecutor(Executor):
             else:
                 ex = submitit.SlurmExecutor(folder=str(self.logs_folder / "%j"))
                 ex.update_parameters(**self._slurm_parameters())
-                with ex.batch():
-                    delayed = [ex.submit(task) for task in tasks]
-                handles = list(delayed)
+                handles = []
+                for start in range(0, len(tasks), self.max_array_size):  # one array per MaxArraySize jobs
+                    with ex.batch():
+                        delayed = [ex.submit(task) for task in tasks[start:start + self.max_array_size]]
+                    handles += delayed
         runs = [_Running(job, attempt, handle, self.backend, first)
                 for (job, attempt, first), handle in zip(jobs, handles)]
         for run in runs:

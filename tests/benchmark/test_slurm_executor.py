@@ -371,3 +371,15 @@ def test_slurm_backend_reattaches_to_running_array_tasks(tmp_path, jobs, fake_sl
     assert len(list(fake_slurm.glob("*.sh"))) == 1  # nothing submitted again
     assert all(len(lines(root / f"{j.job_id[:12]}.starts")) == 1 for j in jobs)
     assert sorted(handles(folder)[j.job_id]["submitit_id"] for j in jobs) == ids
+
+
+def test_a_sweep_larger_than_the_max_array_size_is_split_into_arrays(tmp_path, jobs, fake_slurm):
+    jobs = jobs[:3]
+    fn, sink, root = make_fn(tmp_path, {})
+    ex = SlurmExecutor(tmp_path / "sweep", poll_seconds=0.2, max_array_size=2, array_parallelism=8)
+    outcomes = list(ex.map(fn, jobs))
+    assert sorted(o.status for o in outcomes) == ["ok"] * 3
+    scripts = [p.read_text() for p in sorted(fake_slurm.glob("*.sh"))]
+    assert len(scripts) == 2  # an array of 2 tasks, then the third job alone
+    assert "#SBATCH --array=0-1%2" in scripts[0] and "--array" not in scripts[1]
+    assert "#SBATCH --array=0-1%2" in ex.sbatch_script(3)  # the dry run shows the first array
