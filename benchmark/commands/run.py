@@ -56,7 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--sweep-dir", help="the sweep folder: job record files, logs, Slurm handles "
                                        "(default OUT/sweeps/SUITE-PROFILE); on a file system the workers share")
     c.add_argument("--resume", action="store_true",
-                   help="attach to the running jobs of a stopped Slurm sweep instead of refusing to start")
+                   help="attach to the jobs a stopped sweep left running (Slurm; Dask with --scheduler) instead of "
+                        "refusing to start")
     c.add_argument("--dry-run", action="store_true",
                    help="with --executor slurm: print the jobs to submit and the sbatch script; submit nothing")
     c.add_argument("--partition", help="Slurm partition")
@@ -211,7 +212,7 @@ def _executor(args: argparse.Namespace, n_workers: int, sweep_dir: Path):
     if args.dask_workers is not None and args.dask_workers < 1:
         raise UsageError(f"--dask-workers must be >= 1; got {args.dask_workers}.")
     return DaskExecutor(args.scheduler, n_workers=args.dask_workers or n_workers, retries=args.retries,
-                        gpus_per_job=args.gpus_per_job, connect_timeout=10.0)
+                        gpus_per_job=args.gpus_per_job, connect_timeout=10.0, resume=args.resume)
 
 
 def _dry_run(executor, jobs, db: Path, sweep_dir: Path) -> int:

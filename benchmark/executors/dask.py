@@ -23,6 +23,12 @@ executor keeps only as many jobs on the cluster as its workers have free slots (
 several threads share its fate).
 (An adaptive cluster therefore sees only the jobs in flight: start its workers with ``scale``, not ``adapt``.)
 
+**Stopping and resuming.** Dask cannot stop a task that runs: when the driver stops (Ctrl-C, a lost login
+node), the scheduler forgets the sweep's tasks but the workers finish the ones they are running, which write their
+records as usual. A task's key is the same in every run (:func:`_key`), so a later run on the same scheduler finds
+them: with ``resume=True`` it waits for them instead of submitting them again (two copies would race for one
+training checkpoint), and without it refuses to start. A ``LocalCluster`` ends with its driver: nothing is left.
+
 Each worker gets ``threads_per_worker`` CPU threads for torch, BLAS and the numba metric kernels (a worker
 plugin, like the local pool's ``_worker_init``). Jobs run without progress bars (``progress=False``);
 ``on_state(running, queued)`` follows them, read from the scheduler every ``poll_seconds``.
@@ -34,7 +40,6 @@ import contextlib
 import os
 import sys
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 
@@ -92,6 +97,20 @@ def _local_gpus(n_workers: int, gpus_per_job: int) -> tuple[int, dict[int, str]]
     return per_worker, {i: ",".join(devices[i * per_worker:(i + 1) * per_worker]) for i in range(n_workers)}
 
 
+def _key(job: Job) -> str:
+    """The task key of a job: the same in every run, so a later run finds the task a stopped one left executing
+    (and two drivers submitting one job at once share its task)."""
+    return f"benchmark-{job.label}-{job.job_id[:16]}"
+
+
+def _executing_keys(dask_worker) -> list[str]:
+    """On a worker: the keys of the tasks its threads are running, those whose client went away included (the
+    scheduler forgets them, the worker cannot stop them: state ``cancelled`` after ``executing``)."""
+    running = ("executing", "long-running")
+    return [str(ts.key) for ts in dask_worker.state.tasks.values()
+            if ts.state in running or (ts.state in ("cancelled", "resumed") and ts.previous in running)]
+
+
 def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".strip()
 
@@ -104,13 +123,14 @@ class DaskExecutor(Executor):
     ``distributed.scheduler.allowed-failures``). ``gpus_per_job``: the task needs that many units of the workers'
     ``GPU`` resource (``dask worker ... --resources GPU=1``; a local cluster shares out the visible GPUs).
     ``poll_seconds``: how often the cluster's state is read for ``on_state``. ``connect_timeout``: seconds to
-    reach ``scheduler``."""
+    reach ``scheduler``. ``resume``: wait for the jobs an earlier, stopped run left executing on the workers of
+    ``scheduler`` instead of refusing to start."""
 
     remote = True
 
     def __init__(self, scheduler: str | None = None, *, n_workers: int = 2, threads_per_worker: int = 1,
                  retries: int = 2, gpus_per_job: int = 0, poll_seconds: float = 1.0,
-                 connect_timeout: float = 30.0) -> None:
+                 connect_timeout: float = 30.0, resume: bool = False) -> None:
         for name, value, least in (("n_workers", n_workers, 1), ("threads_per_worker", threads_per_worker, 1),
                                    ("retries", retries, 0), ("gpus_per_job", gpus_per_job, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
@@ -128,6 +148,7 @@ class DaskExecutor(Executor):
         self.gpus_per_job = gpus_per_job
         self.poll_seconds = float(poll_seconds)
         self.connect_timeout = float(connect_timeout)
+        self.resume = resume
 
     def describe(self) -> str:
         where = (f"LocalCluster of {self.n_workers} worker{'s' if self.n_workers != 1 else ''} x "
@@ -185,9 +206,41 @@ class DaskExecutor(Executor):
             return
         with contextlib.ExitStack() as stack:  # closes the client, then the cluster: also on an early stop
             client = self._connect(stack)
+            left = self._left_executing(client, jobs)
+            if left and not self.resume:
+                raise ValueError(
+                    f"{len(left)} of these {len(jobs)} jobs are still executing on the workers of {self.scheduler} "
+                    f"from an earlier run of this sweep ({', '.join(sorted(j.label for j in left.values())[:3])}"
+                    f"{' ...' if len(left) > 3 else ''}): pass --resume to wait for them, or restart the workers.")
             if warm_up is not None:
                 warm_up()  # here, once, before the first job is sent
+            if left:
+                yield from self._wait_for(client, list(left.values()), on_state)
+                jobs = [j for j in jobs if j.job_id not in left]
             yield from self._run(client, fn, jobs, on_state)
+
+    def _left_executing(self, client, jobs: list[Job]) -> dict[str, Job]:
+        """The jobs whose task an earlier run left executing on a worker (by task key): its driver stopped, and
+        Dask cannot stop a running task, so it still runs and will write its records. Empty for a local cluster."""
+        if self.scheduler is None:
+            return {}
+        keys = {_key(j): j for j in jobs}
+        executing = set().union(*client.run(_executing_keys).values()) if keys else set()
+        return {keys[k].job_id: keys[k] for k in executing if k in keys}
+
+    def _wait_for(self, client, jobs: list[Job], on_state: StateCallback | None) -> Iterator[JobOutcome]:
+        """Wait until the tasks of ``jobs`` (left by a stopped run) stop executing; each job then yields ``ok``:
+        the runner checks that its records arrived (and counts it failed if not)."""
+        start = time.perf_counter()
+        pending = {_key(j): j for j in jobs}
+        while pending:
+            executing = set().union(*client.run(_executing_keys).values())
+            for key in [k for k in pending if k not in executing]:
+                yield JobOutcome(pending.pop(key), "ok", time.perf_counter() - start)
+            if on_state is not None:
+                on_state(len(pending), 0)
+            if pending:
+                time.sleep(self.poll_seconds)
 
     def _run(self, client, fn: JobFunction, jobs: list[Job], on_state: StateCallback | None) -> Iterator[JobOutcome]:
         from distributed import as_completed
@@ -195,7 +248,6 @@ class DaskExecutor(Executor):
         waiting = deque(jobs)  # not sent yet
         sent: dict = {}  # future -> (job, time sent)
         done = as_completed()
-        run = uuid.uuid4().hex[:6]  # a fresh key per run: another run's task of the same job is not this one
         last_state: tuple[int, int] | None = None
         slots: dict[str, int] = {}
         next_poll = 0.0
@@ -212,7 +264,7 @@ class DaskExecutor(Executor):
                     next_poll = now + self.poll_seconds
                 while waiting and len(sent) < max(sum(slots.values()), 1):
                     job = waiting.popleft()
-                    future = client.submit(fn, job, progress=False, key=f"{job.label}-{job.job_id[:12]}-{run}",
+                    future = client.submit(fn, job, progress=False, key=_key(job),
                                            pure=False, retries=self.retries,
                                            resources={"GPU": self.gpus_per_job} if self.gpus_per_job else None)
                     sent[future] = (job, time.perf_counter())

@@ -250,3 +250,27 @@ def test_local_gpus_are_shared_out_or_refused(monkeypatch):
     assert dask_executor._local_gpus(2, 1) == (2, {0: "3,4", 1: "5,6"})
     with pytest.raises(ValueError, match="n_workers <= 1"):
         dask_executor._local_gpus(2, 3)
+
+
+class _DriverDied(Exception):
+    pass
+
+
+def _die_when_running(running: int, queued: int) -> None:
+    if running:
+        raise _DriverDied
+
+
+def test_a_resumed_run_waits_for_the_jobs_a_stopped_one_left_executing(tmp_path, jobs):
+    fn, folder = _fake(tmp_path, sleep=3.0)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  host="127.0.0.1") as cluster:
+        address = cluster.scheduler_address
+        with pytest.raises(_DriverDied):  # the driver stops while two jobs execute; Dask cannot stop them
+            list(DaskExecutor(address, poll_seconds=0.1).map(fn, jobs, on_state=_die_when_running))
+        with pytest.raises(ValueError, match=r"2 of these 4 jobs are still executing on the workers of .*--resume"):
+            list(DaskExecutor(address, poll_seconds=0.1).map(fn, jobs))
+        outcomes = _by_label(list(DaskExecutor(address, poll_seconds=0.1, resume=True).map(fn, jobs)))
+        assert {o.status for o in outcomes.values()} == {"ok"} and len(outcomes) == 4
+    files = sorted(p.name.split("-")[0] for p in folder.glob("*.jsonl"))
+    assert files == sorted(j.job_id for j in jobs)  # every job ran once: the two left executing were not resubmitted
