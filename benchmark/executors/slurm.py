@@ -83,13 +83,20 @@ class _SweepTask(_Checkpointable):  # type: ignore[misc,valid-type]
     """What a worker runs: ``fn(job, progress=False)``. A ``Checkpointable``: on preemption or timeout submitit
     pickles this same call again and requeues it; the job then resumes from its training checkpoint."""
 
-    def __init__(self, fn: JobFunction, job: Job) -> None:
+    def __init__(self, fn: JobFunction, job: Job, threads: int | None = None) -> None:
         self.fn = fn
         self.job = job
+        self.threads = threads
 
     def __call__(self) -> JobOutcome:
         if os.environ.get("SUBMITIT_EXECUTOR") == "local":
             _die_with_parent()
+        if self.threads:  # the job's share of the cores, for torch and the numba metric kernels alike
+            import numba
+            import torch
+
+            torch.set_num_threads(self.threads)
+            numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
         return self.fn(self.job, progress=False)
 
 
@@ -378,6 +385,15 @@ class SlurmExecutor(Executor):
         paths = [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != root]
         return {"PYTHONPATH": os.pathsep.join(paths)}
 
+    def _threads(self) -> int | None:
+        """CPU threads of each job: locally an equal share of this machine's cores among the jobs running at once
+        (as the local pool gives its workers); on Slurm ``cpus_per_job`` when given, else torch's default."""
+        if self.local:
+            from benchmark.executors.local import worker_threads
+
+            return worker_threads(self.array_parallelism)
+        return self.cpus_per_job
+
     def _submit(self, fn: JobFunction, jobs: list[tuple[Job, int, float]]) -> list[_Running]:
         """Submit ``(job, attempt, first_submitted)``s (Slurm: as one array); records their handles."""
         if not jobs:
@@ -385,12 +401,13 @@ class SlurmExecutor(Executor):
         import submitit
         from submitit.helpers import environment_variables
 
-        tasks = [_SweepTask(fn, job) for job, _, _ in jobs]
+        tasks = [_SweepTask(fn, job, self._threads()) for job, _, _ in jobs]
         with environment_variables(**self._worker_env()):
             if self.local:
                 handles = []
                 for task in tasks:
-                    ex = submitit.LocalExecutor(folder=str(self.logs_folder / f"%j-{uuid.uuid4().hex[:8]}"))
+                    template = self.logs_folder / f"%j-{uuid.uuid4().hex[:8]}"
+                    ex = submitit.LocalExecutor(folder=str(template))
                     params: dict[str, Any] = {"timeout_min": self.time_min}
                     if self.gpus_per_job:
                         params["gpus_per_node"] = self.gpus_per_job
@@ -520,6 +537,9 @@ class SlurmExecutor(Executor):
                 self.live[job.job_id] = run.handle
         waiting: deque[tuple[Job, int, float]] = deque((j, 1, now) for j in jobs if j.job_id not in live)
         yield from self._wait(fn, active, waiting, on_state)
+        for empty in self.logs_folder.glob("%j-*"):  # submitit also makes the unexpanded local folders, empty
+            if empty.is_dir() and not any(empty.iterdir()):
+                empty.rmdir()
 
     def _submit_waiting(self, fn: JobFunction, active: list[_Running], waiting: deque[tuple[Job, int, float]],
                         failed: list[JobOutcome] | None = None) -> list[_Running]:

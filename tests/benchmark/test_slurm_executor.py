@@ -112,6 +112,15 @@ def test_jobs_finish_ok_with_their_records_and_handles_one_at_a_time(tmp_path, j
     assert all(prev_end <= start for (_, prev_end), (start, _) in zip(spans, spans[1:])), spans
     assert states and max(r for r, _ in states) == 1
     assert states[0] == (1, 3) and all(r + q <= len(jobs) for r, q in states)
+    assert not list((folder / "logs").glob("%j*"))  # no unexpanded folder left beside the jobs' own
+
+
+def test_each_job_gets_its_share_of_the_cores(tmp_path):
+    cores = os.cpu_count() or 1
+    assert SlurmExecutor(tmp_path, local=True, array_parallelism=2)._threads() == max(1, cores // 2)
+    assert SlurmExecutor(tmp_path, local=True, array_parallelism=64)._threads() == 1
+    assert SlurmExecutor(tmp_path, cpus_per_job=6)._threads() == 6  # Slurm: the CPUs the job asked for
+    assert SlurmExecutor(tmp_path)._threads() is None  # else torch's own default (the allocation's cores)
 
 
 def test_dead_job_is_resubmitted_and_one_dying_every_time_fails_naming_its_log(tmp_path, jobs):
