@@ -91,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
     profile = args.profile or suite.default_profile
     if args.jobs != "auto" and not (str(args.jobs).isdigit() and int(args.jobs) >= 1):
         raise UsageError(f"--jobs must be 'auto' or an integer >= 1; got {args.jobs!r}.")
-    _check_device_and_precision(args.device, args.precision)
+    if args.executor == "local":  # a cluster's driver (a login node) need not have the GPUs its jobs will use
+        _check_device_and_precision(args.device, args.precision)
     try:
         options = {}
         if args.weights:
@@ -109,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(jobs)} jobs ({len({j.dataset for j in jobs})} datasets x {len({j.model for j in jobs})} models x "
           f"{len({j.seed for j in jobs})} seeds), results in {out}/, store {db}")
     try:
-        n_workers = auto_workers(len(jobs), args.device) if args.jobs == "auto" else int(args.jobs)
+        n_workers = (int(args.jobs) if args.jobs != "auto" else
+                     auto_workers(len(jobs), args.device if args.executor == "local" else "cpu"))
     except (RuntimeError, ValueError) as exc:  # e.g. --device cuda on a machine without CUDA
         raise UsageError(str(exc)) from None
     sweep_dir = Path(args.sweep_dir) if args.sweep_dir else out / "sweeps" / f"{args.suite}-{profile}"

@@ -82,13 +82,14 @@ def test_a_slurm_sweep_stopped_halfway_resumes_to_the_same_records(local_run, tm
 
 
 def test_the_dry_run_prints_the_sbatch_script_and_submits_nothing(tmp_path, capsys):
-    assert main([*SMOKE, "--seeds", "3", "--out", str(tmp_path), "--executor", "slurm", "--dry-run",
+    # --device cuda: the jobs' device, checked on the nodes, not on this driver (which has no GPU)
+    assert main([*SMOKE, "--device", "cuda", "--seeds", "3", "--out", str(tmp_path), "--executor", "slurm", "--dry-run",
                  "--partition", "gpu", "--gpus-per-job", "1", "--time", "1:30:00", "--array-parallelism", "4",
                  "--slurm-extra", "account=proj", "qos=high"]) == 0
     out = capsys.readouterr().out
     assert "dry run: 6 of 6 jobs would be submitted (0 stored)" in out
     for line in ("#SBATCH --array=0-5%4", "#SBATCH --partition=gpu", "#SBATCH --time=90", "#SBATCH --account=proj",
-                 "#SBATCH --qos=high"):
+                 "#SBATCH --qos=high", "#SBATCH --gpus-per-node=1", "#SBATCH --signal=USR2@90"):
         assert line in out, line
     assert not (tmp_path / "leaderboard.sqlite").exists() or not _records(tmp_path / "leaderboard.sqlite")
     assert not list(tmp_path.glob("sweeps/*/handles.json"))
