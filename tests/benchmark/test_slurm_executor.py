@@ -321,7 +321,7 @@ def fake_slurm(tmp_path, monkeypatch):
     bin_dir, state = tmp_path / "bin", tmp_path / "slurm-state"
     bin_dir.mkdir()
     state.mkdir()
-    # job ids unique in this session: submitit's sacct watcher caches the states of finished ids
+    # job ids unique within one pytest process: submitit's sacct watcher caches the states of finished ids
     (state / "counter").write_text(str(int(time.time() * 1000) % 10**9))
     for name, code in [("sbatch", _FAKE_SBATCH), ("srun", _FAKE_SRUN), ("sacct", _FAKE_SACCT)]:
         (bin_dir / name).write_text(f"#!{sys.executable}\n{code}")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["GanSettings", "ProbeSettings", "EvalSettings", "METHODS"]
+WEIGHT_NAMES = ("inception", "vgg16", "lpips")  # --weights inception=PATH vgg16=PATH lpips=PATH
 
 METHODS = ("householder", "sefa", "random")
 

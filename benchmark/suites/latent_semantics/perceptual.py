@@ -39,6 +39,7 @@ import torchvision
 from torch import nn
 
 from benchmark.state_dicts import as_state_dict, mismatches, read_state_dict
+from benchmark.suites.latent_semantics.config import WEIGHT_NAMES
 
 __all__ = [
     "WEIGHT_NAMES",
@@ -51,7 +52,6 @@ __all__ = [
     "load_lpips",
 ]
 
-WEIGHT_NAMES = ("inception", "vgg16", "lpips")  # --weights inception=PATH vgg16=PATH lpips=PATH
 
 INCEPTION_HINT = (
     "expected torchvision's ImageNet Inception-v3 state dict, the file torchvision itself publishes: "

@@ -795,7 +795,8 @@ def load_rosinality(path: str | os.PathLike, size: int, channel_multiplier: int 
     if not isinstance(ckpt, dict):
         raise CheckpointError(f"checkpoint {path} holds a {type(ckpt).__name__}, not a dict with {key!r}")
     if key not in ckpt or not isinstance(ckpt[key], dict):
-        raise CheckpointError(f"checkpoint {path} has no {key!r} state dict (entries: {first_keys([str(k) for k in ckpt])})")
+        raise CheckpointError(f"checkpoint {path} has no {key!r} state dict "
+                              f"(entries: {first_keys([str(k) for k in ckpt])})")
     sd: dict[str, Any] = ckpt[key]
     try:
         log_size = _log2_size(size)

@@ -24,14 +24,13 @@ from benchmark.environment import environment
 from benchmark.jobs import CPU_THREADS, Job, PlannedMetric, config_hash
 from benchmark.suites.base import Suite
 from benchmark.suites.latent_semantics import profiles as _profiles
-from benchmark.suites.latent_semantics.config import METHODS
+from benchmark.suites.latent_semantics.config import METHODS, WEIGHT_NAMES
 
 __all__ = ["LatentSemanticsSuite"]
 
 _COMMON = ("modularity", "compactness", "controlled_fraction", "fd_probe", "ppl_w", "pipl", "probe_accuracy")
 _HOUSEHOLDER = ("fd_ratio", "fd_insert_ratio")
 _WITH_WEIGHTS = {"inception": ("fid",), "lpips": ("ppl_w_lpips", "pipl_lpips")}  # metrics of supplied weights
-WEIGHT_NAMES = ("inception", "vgg16", "lpips")
 
 
 def _metrics(model: str, weights: dict[str, str]) -> tuple[str, ...]:
@@ -42,20 +41,20 @@ def _metrics(model: str, weights: dict[str, str]) -> tuple[str, ...]:
 def weight_files(weights) -> dict[str, str]:
     """``{name: path}`` from ``--weights`` items ``inception=PATH``, ``vgg16=PATH``, ``lpips=PATH`` (LPIPS needs
     the VGG-16 ImageNet weights and the LPIPS linear layers both); a ValueError names what is wrong."""
-    from pathlib import Path as _Path
-
     if not weights:
         return {}
-    items = [weights] if isinstance(weights, (str, _Path)) else list(weights)
+    items = [weights] if isinstance(weights, (str, Path)) else list(weights)
     files = {}
     for item in map(str, items):
         name, sep, path = item.partition("=")
         if not sep or name not in WEIGHT_NAMES:
-            raise ValueError(f"--weights: the latent-semantics suite takes {', '.join(n + '=PATH' for n in WEIGHT_NAMES)}"
-                             f" (FID with Inception; LPIPS from VGG-16 and its linear layers); got {item!r}.")
-        if not _Path(path).is_file():
-            raise ValueError(f"--weights {item}: no such file.")
-        files[name] = str(_Path(path).resolve())
+            names = ", ".join(n + "=PATH" for n in WEIGHT_NAMES)
+            raise ValueError(f"--weights: the latent-semantics suite takes {names} (FID with Inception; LPIPS from "
+                             f"VGG-16 and its linear layers); got {item!r}.")
+        if not Path(path).is_file():
+            raise ValueError(f"--weights {item}: no such file; pass the path of the downloaded state dict "
+                             f"(docs/latent-semantics.md says where to get each).")
+        files[name] = str(Path(path).resolve())
     if ("lpips" in files) != ("vgg16" in files):
         raise ValueError("--weights: LPIPS needs both vgg16=PATH (torchvision's ImageNet VGG-16 state dict) and "
                          "lpips=PATH (the LPIPS package's weights/v0.1/vgg.pth).")
